@@ -1,0 +1,94 @@
+"""Headless command line: ``evp-studio VERB ...``.
+
+Every failure the user can fix (bad file, bad value) prints one line naming the file and
+the problem and exits with status 2; unexpected failures exit 1 with a traceback in the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from evp_studio import __version__
+from evp_studio.errors import EvpError
+from evp_studio.logs import setup_logging
+
+log = logging.getLogger(__name__)
+
+EXIT_USAGE = 2
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _intensity(text: str) -> float:
+    """Parse "0.75" or "75%" into [0, 1]."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"intensity must be a number or a percentage, got {text!r}"
+        ) from None
+    return value
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from evp_studio.cli_info import describe_media  # noqa: PLC0415 - keeps start-up light
+    from evp_studio.media import probe  # noqa: PLC0415
+
+    info = probe(args.file)
+    _out(json.dumps(info.to_dict(), indent=2) if args.json else describe_media(info))
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    raise EvpError(
+        f"{args.project}: rendering is not built yet in EVP Studio {__version__} "
+        "(it arrives with the renderer); nothing was written"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``evp-studio`` (also used to document the CLI)."""
+    from evp_studio.cli_project import add_project_commands  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(prog="evp-studio", description="EVP Studio, headless.")
+    parser.add_argument("--version", action="version", version=f"EVP Studio {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    info = sub.add_parser("info", help="describe a media file (streams, rate, frames, duration)")
+    info.add_argument("file", type=Path)
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.set_defaults(func=_cmd_info)
+
+    add_project_commands(sub, intensity_type=_intensity)
+
+    render = sub.add_parser("render", help="render a project to a video file (not built yet)")
+    render.add_argument("project", type=Path)
+    render.add_argument("-o", "--output", type=Path, required=True)
+    render.set_defaults(func=_cmd_render)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(logging.INFO if args.verbose else logging.WARNING, console=args.verbose)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except (EvpError, OSError) as exc:
+        # Cancelled, bad input, a missing model, a full disk: one line, no traceback.
+        sys.stderr.write(f"evp-studio: error: {exc}\n")
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

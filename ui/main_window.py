@@ -1,0 +1,222 @@
+"""The editor's main window: wires the document, the views and the background jobs together."""
+
+from __future__ import annotations
+
+import logging
+from fractions import Fraction
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QMainWindow, QSplitter, QVBoxLayout, QWidget
+
+from evp_studio.project import Changes, Document
+from evp_studio.session import LoadedAudio, LoadedVideo
+from ui import dialogs
+from ui.audio_output import AudioOutput
+from ui.dialogs import Button
+from ui.errors import show_error
+from ui.file_actions import FileActions, classify_path
+from ui.media_session import MediaSession
+from ui.playback import PlaybackClock
+from ui.preview.frame_view import FrameView
+from ui.status_panel import JobStatusBar
+from ui.timeline.waveform_view import WaveformView
+from ui.transport_bar import TransportBar
+from ui.workers import JobQueue
+
+log = logging.getLogger(__name__)
+
+AUTOSAVE_INTERVAL_MS = 60_000
+
+
+class MainWindow(QMainWindow):
+    """Top-level window. Owns view state only; all edits go to the document's history."""
+
+    def __init__(self, document: Document | None = None) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.resize(1100, 760)
+        self.setAcceptDrops(True)
+        self.jobs = JobQueue(self)
+        self.media = MediaSession(self.jobs, self)
+        self.clock = PlaybackClock(self)
+        self.audio_out = AudioOutput()
+        self.frame_view = FrameView()
+        self.transport = TransportBar()
+        self.waveform = WaveformView()
+        self.status = JobStatusBar(self.jobs, self)
+        self.setStatusBar(self.status)
+        self._build_layout()
+        self.document: Document = document if document is not None else Document.new()
+        self.files = FileActions(self)
+        self._connect()
+        self._autosave_timer = QTimer(self, interval=AUTOSAVE_INTERVAL_MS)
+        self._autosave_timer.timeout.connect(self.files.autosave)
+        self._autosave_timer.start()
+        self._close_confirmed = False
+        self.set_document(self.document)
+
+    # -- layout and wiring ------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.frame_view, 1)
+        top_layout.addWidget(self.transport)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(self.waveform)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+        self.setCentralWidget(splitter)
+
+    def _connect(self) -> None:
+        self.transport.play_toggled.connect(self.toggle_play)
+        self.transport.frame_changing.connect(self.seek_frame)
+        self.transport.step_requested.connect(self.step)
+        self.waveform.seek_changing.connect(self.seek_seconds)
+        self.clock.frame_due.connect(self._show_frame_index)
+        self.clock.playing_changed.connect(self._on_playing_changed)
+        self.media.video_loaded.connect(self._on_video_loaded)
+        self.media.audio_loaded.connect(self._on_audio_loaded)
+        self.media.frame_ready.connect(self._on_frame_ready)
+        self.media.failed.connect(lambda exc: show_error(parent=self, exc=exc))
+        self.jobs.job_failed.connect(lambda _h, exc: show_error(parent=self, exc=exc))
+
+    def set_document(self, document: Document) -> None:
+        """Show ``document``; the previous one's signals are disconnected."""
+        old = getattr(self, "_bound_document", None)
+        if old is not None:
+            old.changed.disconnect(self._on_document_changed)
+            old.dirty_changed.disconnect(self._update_title)
+            old.path_changed.disconnect(self._update_title)
+        self.document = document
+        self._bound_document = document
+        document.changed.connect(self._on_document_changed)
+        document.dirty_changed.connect(self._update_title)
+        document.path_changed.connect(self._update_title)
+        self.files.bind_history(document)
+        self._update_title()
+        self.media.sync(document)
+
+    def _on_document_changed(self, changes: Changes) -> None:
+        if changes.media:
+            self.media.sync(self.document)
+        self.files.update_undo_actions()
+
+    def _update_title(self, *_: object) -> None:
+        self.setWindowTitle(f"{self.document.title} — EVP Studio")
+
+    # -- media ------------------------------------------------------------------------------
+    def _on_video_loaded(self, video: LoadedVideo | None) -> None:
+        self.clock.set_timestamps(video.timestamps if video is not None else [])
+        if video is None:
+            self.transport.set_media(0, Fraction(25))
+            self.transport.set_enabled_media(False)
+            self.frame_view.clear("Open a video (File ▸ Open Video, or drop it here)")
+            return
+        stream = video.info.video
+        assert stream is not None  # open_video checked
+        self.transport.set_media(len(video.timestamps), stream.frame_rate)
+        self.waveform.set_duration(float(video.timestamps[-1]) + float(1 / stream.frame_rate))
+        self._refresh_waveform()
+        self.seek_frame(0)
+
+    def _on_audio_loaded(self, audio: LoadedAudio | None) -> None:
+        self._refresh_waveform()
+
+    def _refresh_waveform(self) -> None:
+        audio = self.media.audio
+        self.waveform.set_envelope(
+            audio.envelope if audio is not None else None, self.media.speech_offset_s(self.document)
+        )
+
+    # -- seeking and playback --------------------------------------------------------------
+    @property
+    def current_frame(self) -> int:
+        """The frame under the playhead."""
+        return self.media.current_frame
+
+    def seek_frame(self, frame: int) -> None:
+        """Show ``frame`` (clamped); stops playback when the user scrubs."""
+        if self.clock.playing and self.sender() is not self.clock:
+            self.stop()
+        self._show_frame_index(frame)
+
+    def seek_seconds(self, seconds: float) -> None:
+        """Show the frame on screen at ``seconds`` on the target's timeline."""
+        self.seek_frame(self.media.frame_at_time(seconds))
+
+    def step(self, delta: int) -> None:
+        """Step ``delta`` frames from the current one."""
+        self.seek_frame(self.current_frame + delta)
+
+    def _show_frame_index(self, frame: int) -> None:
+        frame = self.media.clamp_frame(frame)
+        self.transport.show_frame(frame)
+        self.waveform.set_playhead(self.media.time_of_frame(frame))
+        self.media.request_frame(frame)
+
+    def _on_frame_ready(self, frame: int, image: object) -> None:
+        self.frame_view.set_frame(image, frame)  # type: ignore[arg-type]
+
+    def toggle_play(self) -> None:
+        """Play from the playhead, or pause."""
+        if self.clock.playing:
+            self.stop()
+            return
+        if self.media.video is None:
+            return
+        start_s = self.clock.start(self.current_frame)
+        sound = self.media.playback_audio(self.document)
+        if sound is not None:
+            samples, rate, offset_s = sound
+            self.audio_out.play(samples, rate, start_s - offset_s)
+
+    def stop(self) -> None:
+        """Pause playback and sound."""
+        self.clock.stop()
+        self.audio_out.stop()
+
+    def _on_playing_changed(self, playing: bool) -> None:
+        self.transport.set_playing(playing)
+        if not playing:
+            self.audio_out.stop()
+
+    # -- drag and drop ----------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        urls = event.mimeData().urls()
+        if urls and all(classify_path(Path(u.toLocalFile())) is not None for u in urls):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        for url in event.mimeData().urls():
+            self.files.open_any(Path(url.toLocalFile()))
+        event.acceptProposedAction()
+
+    # -- closing ----------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if not self._close_confirmed and not self._confirm_close():
+            event.ignore()
+            return
+        self.stop()
+        self._autosave_timer.stop()
+        self.jobs.cancel_all()
+        self.jobs.wait()
+        self.media.shutdown()
+        self.files.discard_autosave()
+        event.accept()
+
+    def _confirm_close(self) -> bool:
+        if not self.jobs.is_idle:
+            answer = dialogs.ask(
+                self,
+                "Jobs are running",
+                "Cancel the running jobs and close?",
+                Button.Yes | Button.No,
+                Button.No,
+            )
+            if answer != Button.Yes:
+                return False
+        return self.files.maybe_save()
