@@ -7,7 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from evp_studio.project import Changes, Document
@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self.document: Document = document if document is not None else Document.new()
         self.files = FileActions(self)
+        self._build_playback_menu()
         self._connect()
         self._autosave_timer = QTimer(self, interval=AUTOSAVE_INTERVAL_MS)
         self._autosave_timer.timeout.connect(self.files.autosave)
@@ -70,6 +71,27 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 4)
         splitter.setStretchFactor(1, 1)
         self.setCentralWidget(splitter)
+
+    def _build_playback_menu(self) -> None:
+        menu = self.menuBar().addMenu("&Playback")
+        entries = (
+            ("&Play / Pause", "Space", self.toggle_play),
+            ("&Next Frame", "Right", lambda: self.step(1)),
+            ("&Previous Frame", "Left", lambda: self.step(-1)),
+            ("&Forward 1 Second", "Shift+Right", lambda: self.step(self._frames_per_second())),
+            ("&Back 1 Second", "Shift+Left", lambda: self.step(-self._frames_per_second())),
+            ("Go to &Start", "Home", lambda: self.seek_frame(0)),
+            ("Go to &End", "End", lambda: self.seek_frame(self.media.frame_count - 1)),
+        )
+        for text, key, slot in entries:
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(key))
+            action.triggered.connect(lambda _c=False, f=slot: f())
+            menu.addAction(action)
+
+    def _frames_per_second(self) -> int:
+        target = self.document.project.target
+        return max(1, round(target.frame_rate)) if target is not None else 25
 
     def _connect(self) -> None:
         self.transport.play_toggled.connect(self.toggle_play)

@@ -142,9 +142,19 @@ class JobQueue(QObject):
             self._running.cancel()
 
     def wait(self, msecs: int = 10_000) -> None:
-        """Block until the running worker has ended (used when the window closes)."""
-        if self._running is not None and self._running.worker is not None:
-            GeneratorWorker.await_workers(msecs)
+        """Block until the running worker has ended (used when the window closes).
+
+        The worker's queued ``finished`` signal may arrive later; the queue is marked idle
+        now so that the window can close without spinning the event loop.
+        """
+        handle = self._running
+        if handle is None or handle.worker is None:
+            return
+        GeneratorWorker.await_workers(msecs)
+        if handle.state == "running":
+            handle.state = "cancelled" if handle.worker.abort_requested else "done"
+        handle.worker = None
+        self._running = None
 
     def _start_next(self) -> None:
         if self._running is not None:
@@ -192,7 +202,8 @@ class JobQueue(QObject):
 
     def _on_finished(self, handle: JobHandle) -> None:
         handle.worker = None
-        self._running = None
+        if self._running is handle:
+            self._running = None
         self.job_changed.emit(handle)
         self._start_next()
 

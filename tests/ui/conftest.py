@@ -41,3 +41,13 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> Answers:
     recorder = Answers()
     monkeypatch.setattr(dialogs, "ask", recorder)
     return recorder
+
+
+@pytest.fixture(autouse=True)
+def _no_dangling_workers() -> object:
+    """Fail a test that leaves a worker thread running for more than a few seconds."""
+    from PySide6.QtCore import QThreadPool  # noqa: PLC0415
+
+    yield
+    pool = QThreadPool.globalInstance()
+    assert pool.waitForDone(5000), f"{pool.activeThreadCount()} worker thread(s) still running"
