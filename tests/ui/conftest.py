@@ -6,11 +6,16 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from dataclasses import dataclass, field  # noqa: E402 - the platform must be set first
+import wave  # noqa: E402 - the platform must be set first
+from dataclasses import dataclass, field  # noqa: E402
+from fractions import Fraction  # noqa: E402
+from pathlib import Path  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
+from evp_studio.media import VideoWriter  # noqa: E402
 from ui import dialogs  # noqa: E402
 
 Button = QMessageBox.StandardButton
@@ -51,3 +56,30 @@ def _no_dangling_workers() -> object:
     yield
     pool = QThreadPool.globalInstance()
     assert pool.waitForDone(5000), f"{pool.activeThreadCount()} worker thread(s) still running"
+
+
+W, H, N = 96, 64, 40
+
+
+def make_frame(i: int) -> np.ndarray:
+    """A frame whose content depends on its index: a bright bar moving across a gradient."""
+    img = np.zeros((H, W, 3), np.uint8)
+    img[..., 0] = np.linspace(30, 200, W, dtype=np.uint8)[None, :]
+    img[..., 2] = 90
+    x = 2 * i % (W - 8)
+    img[:, x : x + 8, 1] = 255
+    return img
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> tuple[Path, Path]:
+    video = tmp_path / "clip.mp4"
+    with VideoWriter(video, width=W, height=H, frame_rate=Fraction(30000, 1001)) as writer:
+        for i in range(N):
+            writer.write(make_frame(i))
+    speech = tmp_path / "speech.wav"
+    t = np.arange(16000 * 2) / 16000
+    pcm = (0.5 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2")
+    with wave.open(str(speech), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000), w.writeframes(pcm.tobytes())
+    return video, speech

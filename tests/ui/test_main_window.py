@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import wave
 from fractions import Fraction
 from pathlib import Path
 
@@ -10,35 +9,10 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from evp_studio.media import VideoReader, VideoWriter
+from evp_studio.media import VideoReader
 from evp_studio.project import Document
+from tests.ui.conftest import H, N, W, make_frame
 from ui.main_window import MainWindow
-
-W, H, N = 96, 64, 40
-
-
-def _frame(i: int) -> np.ndarray:
-    """A frame whose content depends on its index: a bright bar moving across a gradient."""
-    img = np.zeros((H, W, 3), np.uint8)
-    img[..., 0] = np.linspace(30, 200, W, dtype=np.uint8)[None, :]
-    img[..., 2] = 90
-    x = 2 * i % (W - 8)
-    img[:, x : x + 8, 1] = 255
-    return img
-
-
-@pytest.fixture
-def media(tmp_path: Path) -> tuple[Path, Path]:
-    video = tmp_path / "clip.mp4"
-    with VideoWriter(video, width=W, height=H, frame_rate=Fraction(30000, 1001)) as writer:
-        for i in range(N):
-            writer.write(_frame(i))
-    speech = tmp_path / "speech.wav"
-    t = np.arange(16000 * 2) / 16000
-    pcm = (0.5 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2")
-    with wave.open(str(speech), "wb") as w:
-        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000), w.writeframes(pcm.tobytes())
-    return video, speech
 
 
 @pytest.fixture
@@ -87,7 +61,7 @@ def test_open_video_scrub_and_grab_frame(qtbot, window: MainWindow, media) -> No
     with VideoReader(video) as reader:
         expected = reader.read(17)
     assert np.abs(shown_arr.reshape(H, W, 3).astype(int) - expected).mean() < 1.0
-    assert np.abs(shown_arr.reshape(H, W, 3).astype(int) - _frame(17)).mean() < 8.0
+    assert np.abs(shown_arr.reshape(H, W, 3).astype(int) - make_frame(17)).mean() < 8.0
 
 
 def test_step_keys_and_undo_redo_of_open(qtbot, window: MainWindow, media) -> None:  # type: ignore[no-untyped-def]

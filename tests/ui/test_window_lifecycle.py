@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from evp_studio.jobs import Progress
 from evp_studio.project import Autosaver, Document
-from tests.ui.test_main_window import N, media  # noqa: F401 - shared fixture
+from tests.ui.conftest import N
 from ui.app import offer_recovery
 from ui.main_window import MainWindow
 
