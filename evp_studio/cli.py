@@ -34,6 +34,8 @@ def _intensity(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"intensity must be a number or a percentage, got {text!r}"
         ) from None
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"intensity must be in [0, 1] or 0%..100%, got {text!r}")
     return value
 
 

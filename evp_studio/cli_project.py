@@ -18,7 +18,7 @@ def _out(text: str = "") -> None:
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
-    from evp_studio.media import probe  # noqa: PLC0415 - only this verb decodes media
+    from evp_studio.media import load_audio, probe  # noqa: PLC0415 - only this verb decodes media
 
     if args.project.exists() and not args.force:
         raise InvalidInputError(f"{args.project}: already exists (use --force to replace it)")
@@ -39,6 +39,7 @@ def _cmd_new(args: argparse.Namespace) -> int:
         info = probe(args.speech)
         if not info.has_audio:
             raise InvalidInputError(f"{args.speech}: has no audio stream to use as speech")
+        load_audio(args.speech, duration_s=0.1)  # MediaError when the track has no samples
         doc.set_speech(path=args.speech.resolve(), offset_frames=args.offset)
     doc.save(args.project)
     _out(f"created {args.project}")
@@ -86,9 +87,21 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 def _cmd_add_key(args: argparse.Namespace) -> int:
     doc = Document.open(args.project)
-    key = doc.add_keyframe(
-        frame=args.frame, emotion=args.emotion, intensity=args.intensity, easing=Easing(args.easing)
-    )
+    target = doc.project.target
+    if target is not None and args.frame >= target.frame_count:
+        raise InvalidInputError(
+            f"{args.project}: frame {args.frame} is past the end of the target video "
+            f"({target.frame_count} frames, last is {target.frame_count - 1})"
+        )
+    try:
+        key = doc.add_keyframe(
+            frame=args.frame,
+            emotion=args.emotion,
+            intensity=args.intensity,
+            easing=Easing(args.easing),
+        )
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{args.project}: {exc}") from exc
     doc.save()
     _out(
         f"{args.project}: key at frame {key.frame}: {key.emotion} {key.intensity:.0%} {key.easing}"

@@ -21,6 +21,7 @@ import av
 import av.container
 import numpy as np
 
+from evp_studio.codecs import X264_PRESETS
 from evp_studio.errors import ExportError, InvalidInputError
 from evp_studio.media._audio_track import AudioTrack, check_audio
 from evp_studio.media._container import ffmpeg_reason
@@ -29,18 +30,6 @@ log = logging.getLogger(__name__)
 
 _BT709 = 1  # AVCOL_SPC/PRI/TRC_BT709
 _LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG: 16..235
-X264_PRESETS = (
-    "ultrafast",
-    "superfast",
-    "veryfast",
-    "faster",
-    "fast",
-    "medium",
-    "slow",
-    "slower",
-    "veryslow",
-    "placebo",
-)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
+from evp_studio.codecs import X264_PRESETS
 from evp_studio.errors import InvalidInputError
 from evp_studio.project._validate import (
     require_choice,
@@ -55,17 +56,6 @@ __all__ = [
 ]
 
 RENDERERS: tuple[str, ...] = ("warp", "neural")
-X264_PRESETS: tuple[str, ...] = (
-    "ultrafast",
-    "superfast",
-    "veryfast",
-    "faster",
-    "fast",
-    "medium",
-    "slow",
-    "slower",
-    "veryslow",
-)
 
 
 class EmotionSource(StrEnum):
