@@ -96,6 +96,7 @@ case "$cmd" in
     log "checking the layering contracts"
     "$venv/bin/lint-imports" --no-cache
     "$venv/bin/ruff" check evp_studio ui tests bench scripts main.py
+    "$venv/bin/mypy" evp_studio ui
     log "running the test suite"
     shift || true
     exec "$py" -m pytest "$@" ;;

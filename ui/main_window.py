@@ -6,6 +6,7 @@ import logging
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QSplitter, QVBoxLayout, QWidget
@@ -132,7 +133,7 @@ class MainWindow(QMainWindow):
 
     # -- media ------------------------------------------------------------------------------
     def _on_video_loaded(self, video: LoadedVideo | None) -> None:
-        self.clock.set_timestamps(video.timestamps if video is not None else [])
+        self.clock.set_timestamps(video.timestamps if video is not None else np.zeros(0))
         if video is None:
             self.transport.set_media(0, Fraction(25))
             self.transport.set_enabled_media(False)

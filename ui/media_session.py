@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -74,18 +75,22 @@ class MediaSession(QObject):
             if path is None:
                 self._set_loaded(role, None)
             else:
-                factory = open_video if role == "target" else open_audio
+                opener = open_video if role == "target" else open_audio
                 self._jobs.submit(
                     f"Opening {path.name}",
-                    lambda f=factory, p=path: f(p),
-                    on_result=lambda res, r=role, p=path: self._on_loaded(r, p, res),
-                    on_error=lambda _e, r=role: self._wanted.__setitem__(r, None),
+                    partial(opener, path),  # type: ignore[arg-type]
+                    on_result=partial(self._on_loaded, role, path),
+                    on_error=partial(self._on_load_failed, role),
                 )
 
     def adopt(self, role: str, loaded: LoadedVideo | LoadedAudio) -> None:
         """Use media loaded elsewhere (File ▸ Open) for ``role`` before the document names it."""
         self._wanted[role] = loaded.path
         self._set_loaded(role, loaded)
+
+    def _on_load_failed(self, role: str, exc: BaseException) -> None:
+        # Forget the wish so that the next sync (an undo, a relink) tries again.
+        self._wanted[role] = None
 
     def _on_loaded(self, role: str, path: Path, result: LoadedVideo | LoadedAudio) -> None:
         if self._wanted[role] != path:  # superseded while loading

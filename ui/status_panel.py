@@ -21,11 +21,15 @@ class JobStatusBar(QStatusBar):
     def __init__(self, jobs: JobQueue, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._jobs = jobs
-        self.job_label = QLabel(objectName="jobLabel")
-        self.progress = QProgressBar(objectName="jobProgress")
+        self.job_label = QLabel()
+        self.job_label.setObjectName("jobLabel")
+        self.progress = QProgressBar()
+        self.progress.setObjectName("jobProgress")
         self.progress.setMaximumWidth(220)
         self.progress.setTextVisible(True)
-        self.cancel_button = QToolButton(objectName="cancelJobButton", text="Cancel")
+        self.cancel_button = QToolButton()
+        self.cancel_button.setObjectName("cancelJobButton")
+        self.cancel_button.setText("Cancel")
         self.cancel_button.clicked.connect(self._cancel)
         for w in (self.job_label, self.progress, self.cancel_button):
             self.addPermanentWidget(w)

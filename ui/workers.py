@@ -12,6 +12,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import count
 from typing import Any
 
@@ -170,11 +171,11 @@ class JobQueue(QObject):
         handle.state = "running"
         worker = create_worker(_drive, handle.factory, _start_thread=False, _ignore_errors=True)
         handle.worker = worker
-        worker.yielded.connect(lambda p, h=handle: self._on_progress(h, p))
-        worker.returned.connect(lambda r, h=handle: self._on_returned(h, r))
-        worker.errored.connect(lambda e, h=handle: self._on_errored(h, e))
-        worker.aborted.connect(lambda h=handle: self._on_aborted(h))
-        worker.finished.connect(lambda h=handle: self._on_finished(h))
+        worker.yielded.connect(partial(self._on_progress, handle))
+        worker.returned.connect(partial(self._on_returned, handle))
+        worker.errored.connect(partial(self._on_errored, handle))
+        worker.aborted.connect(partial(self._on_aborted, handle))
+        worker.finished.connect(partial(self._on_finished, handle))
         self.job_changed.emit(handle)
         worker.start()
 

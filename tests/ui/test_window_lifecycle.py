@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -137,3 +138,22 @@ def test_corrupt_project_shows_error_and_keeps_current_document(qtbot, tmp_path:
     box = _error_box(window)
     assert box is not None and "broken.evp" in box.text()
     assert window.document is current and len(current.project.emotion.keys) == 1
+
+
+def test_speech_without_samples_or_audio_is_refused_with_a_dialog(
+    qtbot, media, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    video, _ = media
+    empty = tmp_path / "empty.wav"
+    with wave.open(str(empty), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+    window = _window(qtbot)
+    for bad in (empty, video):  # no samples; a video file without an audio track
+        window.files.open_speech(bad)
+        qtbot.waitUntil(lambda: _error_box(window) is not None, timeout=15000)
+        box = _error_box(window)
+        assert box is not None and bad.name in box.text()
+        box.setObjectName("seen")
+        box.close()
+    assert window.document.project.speech is None
+    assert not window.document.is_dirty
