@@ -9,9 +9,11 @@ Public API::
     VideoWriter(path, *, width, height, frame_rate, config=ExportConfig(), audio=None,
                 audio_rate=None)
     iter_thumbnails(path, *, every_n=None, count=None, height=64, cancel=None)
+    write_audio(path, samples, rate, *, bit_rate=128_000) -> Path
 """
 
 from evp_studio.media.audio import load_audio
+from evp_studio.media.audio_writer import write_audio
 from evp_studio.media.probe import AudioStreamInfo, MediaInfo, VideoStreamInfo, probe
 from evp_studio.media.thumbnails import iter_thumbnails
 from evp_studio.media.video import VideoReader
@@ -31,4 +33,5 @@ __all__ = [
     "iter_thumbnails",
     "load_audio",
     "probe",
+    "write_audio",
 ]

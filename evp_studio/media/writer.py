@@ -23,6 +23,7 @@ import numpy as np
 
 from evp_studio.codecs import X264_PRESETS
 from evp_studio.errors import ExportError, InvalidInputError
+from evp_studio.fileio import fsync_folder
 from evp_studio.media._audio_track import AudioTrack, check_audio
 from evp_studio.media._container import ffmpeg_reason
 
@@ -269,7 +270,7 @@ class VideoWriter:
             self._discard()
             raise ExportError(self.path, f"finishing the file failed: {ffmpeg_reason(e)}") from e
         self._open = False
-        _fsync_folder(self.path.parent)
+        fsync_folder(self.path.parent)
         log.info("wrote %s (%d frames)", self.path, self._frames)
 
     def abort(self) -> None:
@@ -303,17 +304,3 @@ class VideoWriter:
             self.close()
         else:
             self.abort()
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename durable (POSIX; Windows cannot open folders for fsync)."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError as e:  # the file is in place already; only durability is in doubt
-        log.warning("%s: cannot fsync the folder: %s", folder, e)

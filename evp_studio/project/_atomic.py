@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 from evp_studio.errors import ExportError
+from evp_studio.fileio import fsync_folder
 
 log = logging.getLogger(__name__)
 
@@ -54,21 +55,4 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
                 path, f"cannot write the file ({reason}); it was left unchanged"
             ) from e
         raise
-    _fsync_folder(path.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX only; some file systems refuse, which is fine)."""
-    if os.name == "nt":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError as e:
-        log.debug("cannot open %s to fsync it: %s", folder, e)
-        return
-    try:
-        os.fsync(fd)
-    except OSError as e:
-        log.debug("cannot fsync folder %s: %s", folder, e)
-    finally:
-        os.close(fd)
+    fsync_folder(path.parent)

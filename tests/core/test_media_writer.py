@@ -193,3 +193,30 @@ def test_saturated_colours_survive_the_round_trip(tmp_path: Path) -> None:
             block = np.s_[by * 16 : (by + 1) * 16, bx * 16 : (bx + 1) * 16]
             err = np.abs(decoded[block][interior] - frame[block][interior]).mean()
             assert err < 3, f"block {by},{bx}: {err}"
+
+
+@pytest.mark.parametrize("suffix", [".m4a", ".wav", ".flac"])
+def test_write_audio_round_trip(tmp_path: Path, suffix: str) -> None:
+    from evp_studio.media import load_audio, probe, write_audio
+
+    rate = 22050
+    t = np.arange(rate) / rate
+    tone = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    out = write_audio(tmp_path / f"tone{suffix}", tone, rate)
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
+    info = probe(out)
+    assert info.video is None and len(info.audio) == 1
+    back = load_audio(out, sample_rate=16000)
+    assert abs(len(back) - 16000) <= 160
+    spectrum = np.abs(np.fft.rfft(back[2000:14000]))
+    assert abs(np.argmax(spectrum) * 16000 / 12000 - 440) < 2
+
+
+def test_write_audio_refuses_unknown_extension_and_empty_audio(tmp_path: Path) -> None:
+    from evp_studio.media import write_audio
+
+    with pytest.raises(InvalidInputError, match=r"\.ogg"):
+        write_audio(tmp_path / "a.ogg", np.zeros(100, np.float32), 16000)
+    with pytest.raises(InvalidInputError, match=r"a\.wav: audio must be .* N > 0"):
+        write_audio(tmp_path / "a.wav", np.zeros(0, np.float32), 16000)
+    assert list(tmp_path.iterdir()) == []
