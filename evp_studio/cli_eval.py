@@ -1,0 +1,76 @@
+"""``evp-studio eval --pred DIR --gt DIR``: the paper's metrics for a folder of clips."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from evp_studio.eval import evaluate_dirs, extractor_names
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Run ``eval``: write ``OUT.json`` and ``OUT.md`` and print the markdown.
+
+    Raises
+    ------
+    InvalidInputError
+        When a folder is missing, holds no clip, or no clip is in both.
+    """
+    report = evaluate_dirs(
+        args.pred,
+        args.gt,
+        extractor=args.fid_features,
+        classifier=args.classifier,
+        landmarks_source=args.landmarks,
+    )
+    out: Path = args.output
+    out.parent.mkdir(parents=True, exist_ok=True)
+    markdown = report.to_markdown()
+    _write_atomic(out.with_name(out.name + ".json"), report.to_json() + "\n")
+    _write_atomic(out.with_name(out.name + ".md"), markdown)
+    sys.stdout.write(markdown)
+    return 0
+
+
+def add_eval_commands(sub: Any) -> None:
+    """Register ``eval`` on the CLI's subparsers object (``parser.add_subparsers()``)."""
+    ev = sub.add_parser(
+        "eval",
+        help="score generated clips against ground truth (M-/F-LD, LVD, SSIM, PSNR, FID, ...)",
+        description="Match clips of --pred and --gt by relative path (video and/or .npz "
+        "landmarks) and report the paper's metrics as OUT.json and OUT.md.",
+    )
+    ev.add_argument("--pred", type=Path, required=True, help="folder of generated clips")
+    ev.add_argument("--gt", type=Path, required=True, help="folder of ground-truth clips")
+    ev.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("eval_report"),
+        metavar="OUT_PREFIX",
+        help="write OUT_PREFIX.json and OUT_PREFIX.md (default: eval_report)",
+    )
+    ev.add_argument(
+        "--fid-features",
+        choices=extractor_names(),
+        default="dlib-face",
+        help="FID feature network (default: dlib-face)",
+    )
+    ev.add_argument("--classifier", type=Path, help="saved emotion classifier (emotion acc.)")
+    ev.add_argument(
+        "--landmarks",
+        choices=("npz", "detect", "auto"),
+        default="npz",
+        help="landmarks from the clips' .npz files, detected on the videos (dlib 68-point), "
+        "or files where present else detected (default: npz)",
+    )
+    ev.set_defaults(func=cmd_eval)

@@ -1,0 +1,1 @@
+"""Datasets: the MEAD-layout reader, splits and the derived-feature cache."""
