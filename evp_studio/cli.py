@@ -57,6 +57,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``evp-studio`` (also used to document the CLI)."""
+    from evp_studio.cli_data import add_data_commands  # noqa: PLC0415
+    from evp_studio.cli_eval import add_eval_commands  # noqa: PLC0415
     from evp_studio.cli_project import add_project_commands  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(prog="evp-studio", description="EVP Studio, headless.")
@@ -70,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(func=_cmd_info)
 
     add_project_commands(sub, intensity_type=_intensity)
+    add_data_commands(sub)
+    add_eval_commands(sub)
 
     render = sub.add_parser("render", help="render a project to a video file (not built yet)")
     render.add_argument("project", type=Path)
