@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     from evp_studio.cli_data import add_data_commands  # noqa: PLC0415
     from evp_studio.cli_eval import add_eval_commands  # noqa: PLC0415
     from evp_studio.cli_project import add_project_commands  # noqa: PLC0415
+    from evp_studio.cli_train import add_train_commands  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(prog="evp-studio", description="EVP Studio, headless.")
     parser.add_argument("--version", action="version", version=f"EVP Studio {__version__}")
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_project_commands(sub, intensity_type=_intensity)
     add_data_commands(sub)
     add_eval_commands(sub)
+    add_train_commands(sub)
 
     render = sub.add_parser("render", help="render a project to a video file (not built yet)")
     render.add_argument("project", type=Path)

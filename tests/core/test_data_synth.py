@@ -151,3 +151,36 @@ def test_write_clip_skips_finished_clip(corpus: Path) -> None:
     before = gt.stat().st_mtime_ns
     frames, seconds = write_clip(corpus, SMALL, actors[0], spec)
     assert gt.stat().st_mtime_ns == before and frames > 0 and seconds == frames / 25
+
+
+def test_emotion_classifier_trains_on_the_corpus(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from evp_studio.cli import main
+    from evp_studio.eval import EmotionClassifier
+
+    out = tmp_path / "clf.pt"
+    assert (
+        main(
+            ["train", "emotion-classifier", "--data", str(corpus), "-o", str(out), "--epochs", "30"]
+        )
+        == 0
+    )
+    assert "held-out clips (actors split" in capsys.readouterr().out
+    summary = json.loads(out.with_suffix(".json").read_text())
+    assert summary["n_train"] == 15 and summary["n_test"] == 15
+    assert np.asarray(summary["confusion"]).sum() == 15
+    assert summary["train_accuracy"] > 0.9  # it learns its own actor's expressions
+    clf = EmotionClassifier.load(out)
+    clip = next(c for c in scan_mead(corpus).clips if c.emotion == "surprised")
+    with np.load(clip.ground_truth) as gt:
+        probs = clf.predict(gt["lmk2d"])
+    assert probs.shape == (8,) and abs(float(probs.sum()) - 1) < 1e-5
+
+
+def test_emotion_classifier_needs_ground_truth(tmp_path: Path) -> None:
+    from evp_studio.eval.corpus_classifier import train_on_corpus
+
+    (tmp_path / "M001/audio/angry/level_1").mkdir(parents=True)
+    with pytest.raises(InvalidInputError, match=str(tmp_path)):
+        train_on_corpus(tmp_path)
