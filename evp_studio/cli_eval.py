@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from evp_studio.eval import evaluate_dirs, extractor_names
+from evp_studio.paths import resource_path
+
+BUNDLED_CLASSIFIER = "models/emotion_classifier.pt"
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -65,7 +68,14 @@ def add_eval_commands(sub: Any) -> None:
         default="dlib-face",
         help="FID feature network (default: dlib-face)",
     )
-    ev.add_argument("--classifier", type=Path, help="saved emotion classifier (emotion acc.)")
+    bundled = resource_path(BUNDLED_CLASSIFIER)
+    ev.add_argument(
+        "--classifier",
+        type=Path,
+        default=bundled if bundled.exists() else None,
+        help="saved emotion classifier for the emotion accuracy "
+        f"(default: the bundled one trained on the synthetic corpus, {BUNDLED_CLASSIFIER})",
+    )
     ev.add_argument(
         "--landmarks",
         choices=("npz", "detect", "auto"),
