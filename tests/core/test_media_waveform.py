@@ -58,7 +58,7 @@ def test_for_range_gives_requested_resolution(
 def test_for_range_past_finest_level_returns_level_zero(tone: Path) -> None:
     env = compute_envelope(tone, base_bucket=64)
     times, _, _ = env.for_range(1.0, 1.01, 1000)  # 160 samples: only 3-4 buckets exist
-    assert 1 <= times.shape[0] <= 4
+    assert times.shape[0] >= 1 and times.shape[0] <= 4
 
 
 def test_job_reports_progress_and_cancels(tone: Path) -> None:
