@@ -19,7 +19,7 @@ def _levels(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"levels must look like 1,2,3, got {text!r}") from None
 
 
-def _print_progress(p: Progress) -> None:
+def print_progress(p: Progress) -> None:
     if p.total and (p.done == p.total or p.done % max(1, p.total // 20) == 0):
         sys.stderr.write(f"\r{p.stage}: {p.done}/{p.total}")
         if p.done == p.total:
@@ -38,7 +38,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         levels=args.levels,
         video=False if args.no_video else None,
     )
-    summary = run_job(synth_corpus(args.out, config, jobs=args.jobs), on_progress=_print_progress)
+    summary = run_job(synth_corpus(args.out, config, jobs=args.jobs), on_progress=print_progress)
     sys.stdout.write(
         f"wrote {summary.clips} clips ({summary.frames} frames, {summary.seconds_of_speech:.0f} s "
         f"of speech) for {len(summary.actors)} actors to {summary.root} "

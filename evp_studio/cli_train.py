@@ -33,6 +33,36 @@ def _cmd_emotion_classifier(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_disentangle(args: argparse.Namespace) -> int:
+    from evp_studio.cli_data import print_progress  # noqa: PLC0415
+    from evp_studio.jobs import run_job  # noqa: PLC0415
+    from evp_studio.train import DisentangleTrainConfig, train_disentangle  # noqa: PLC0415
+
+    config = DisentangleTrainConfig(
+        size=args.size,
+        lambda_cla=args.lambda_cla,
+        lambda_con=args.lambda_con,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        seed=args.seed,
+        device=args.device,
+        ablate=frozenset(args.ablate),
+        split=args.split,
+        max_steps_per_epoch=args.max_steps_per_epoch,
+    )
+    result = run_job(
+        train_disentangle(args.data, args.out, config, resume=not args.restart),
+        on_progress=print_progress,
+    )
+    losses = ", ".join(f"{k} {v:.3g}" for k, v in result.last_losses.items())
+    sys.stdout.write(
+        f"trained {result.epochs} epochs ({result.steps} steps); last epoch: {losses}; "
+        f"checkpoint {result.checkpoint}\n"
+    )
+    return 0
+
+
 def add_train_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``train emotion-classifier`` on the CLI's sub-command parser."""
     train = sub.add_parser("train", help="train models")
@@ -47,3 +77,20 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
     clf.add_argument("--seed", type=int, default=0)
     clf.add_argument("--epochs", type=int, default=60)
     clf.set_defaults(func=_cmd_emotion_classifier)
+
+    dis = verbs.add_parser("disentangle", help="cross-reconstructed emotion disentanglement")
+    dis.add_argument("--data", type=Path, required=True, help="MEAD-layout corpus")
+    dis.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, losses.csv)")
+    dis.add_argument("--size", choices=("small", "paper"), default="small")
+    dis.add_argument("--epochs", type=int, default=100)
+    dis.add_argument("--batch-size", type=int, default=16)
+    dis.add_argument("--lr", type=float, default=2e-4)
+    dis.add_argument("--lambda-cla", type=float, default=1.0)
+    dis.add_argument("--lambda-con", type=float, default=1.0)
+    dis.add_argument("--ablate", nargs="*", default=[], choices=("cross", "self", "cla", "con"))
+    dis.add_argument("--split", choices=("all", "paper"), default="all")
+    dis.add_argument("--max-steps-per-epoch", type=int, help="cap batches per epoch (smoke runs)")
+    dis.add_argument("--seed", type=int, default=0)
+    dis.add_argument("--device", default="cpu", help="cpu or cuda")
+    dis.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    dis.set_defaults(func=_cmd_disentangle)
