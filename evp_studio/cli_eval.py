@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from evp_studio.eval import evaluate_dirs, extractor_names
+from evp_studio.fileio import atomic_write_text
 from evp_studio.paths import resource_path
 
 BUNDLED_CLASSIFIER = "models/emotion_classifier.pt"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -38,8 +32,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     out: Path = args.output
     out.parent.mkdir(parents=True, exist_ok=True)
     markdown = report.to_markdown()
-    _write_atomic(out.with_name(out.name + ".json"), report.to_json() + "\n")
-    _write_atomic(out.with_name(out.name + ".md"), markdown)
+    atomic_write_text(out.with_name(out.name + ".json"), report.to_json() + "\n")
+    atomic_write_text(out.with_name(out.name + ".md"), markdown)
     sys.stdout.write(markdown)
     return 0
 

@@ -1,10 +1,15 @@
-"""Small file-system helpers shared by every atomic writer (project files, exports)."""
+"""Small file-system helpers shared by every atomic writer (project files, exports, reports)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import stat
+import uuid
 from pathlib import Path
+
+from evp_studio.errors import ExportError
 
 log = logging.getLogger(__name__)
 
@@ -28,3 +33,46 @@ def fsync_folder(folder: Path) -> None:
         log.debug("cannot fsync folder %s: %s", folder, e)
     finally:
         os.close(fd)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8) so that readers see the old or the new file.
+
+    The temp file lives in the same folder (``os.replace`` is only atomic within one file
+    system) and is removed on any failure, leaving the old file as it was. An existing
+    file's permission bits are kept.
+
+    Parameters
+    ----------
+    path
+        The file to write.
+    text
+        Its new content.
+
+    Raises
+    ------
+    ExportError
+        When the file cannot be written (full disk, read-only folder, ...); the old file
+        is intact and no temp file is left behind.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
+        os.replace(tmp, path)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            reason = e.strerror or str(e)
+            raise ExportError(
+                path, f"cannot write the file ({reason}); it was left unchanged"
+            ) from e
+        raise
+    fsync_folder(path.parent)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 from evp_studio import paths
+from evp_studio.fileio import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,5 @@ def add_recent(path: str | Path) -> list[Path]:
     path = Path(path).resolve()
     items = [path] + [p for p in recent_files() if p != path]
     items = items[:MAX_RECENT]
-    store = _store()
-    tmp = store.with_name(store.name + ".tmp")
-    tmp.write_text(json.dumps([str(p) for p in items], indent=2), encoding="utf-8")
-    os.replace(tmp, store)
+    atomic_write_text(_store(), json.dumps([str(p) for p in items], indent=2))
     return items

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -35,6 +34,7 @@ from evp_studio import __version__
 from evp_studio.data.sentences import HARVARD
 from evp_studio.data.synth_clip import ActorSpec, ClipSpec, make_actors, write_clip
 from evp_studio.errors import InvalidInputError
+from evp_studio.fileio import atomic_write_text
 from evp_studio.jobs import CancelToken, Job, Progress
 from evp_studio.project import EMOTIONS
 
@@ -259,9 +259,7 @@ def _write_manifest(out: Path, summary: SynthSummary) -> None:
         "fps": summary.config.fps,
         "frame_rate": str(Fraction(summary.config.fps)),
     }
-    tmp = out / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    os.replace(tmp, out / MANIFEST)
+    atomic_write_text(out / MANIFEST, json.dumps(data, indent=2))
     (out / ".synth_config.json").unlink(missing_ok=True)
 
 

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from evp_studio.errors import ProjectFormatError
+from evp_studio.fileio import atomic_write_text
 from evp_studio.paths import autosave_dir
-from evp_studio.project._atomic import atomic_write_text
 from evp_studio.project.document import Document
 from evp_studio.project.io import project_from_dict, project_to_dict
 

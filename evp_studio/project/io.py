@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from evp_studio.errors import ProjectFormatError
-from evp_studio.project._atomic import atomic_write_text
+from evp_studio.fileio import atomic_write_text
 from evp_studio.project._json_checks import FormatProblem
 from evp_studio.project._migrations import SCHEMA_VERSION, migrate, read_schema_version
 from evp_studio.project._schema_v1 import read_project, write_project
