@@ -48,6 +48,25 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_encode(args: argparse.Namespace) -> int:
+    from evp_studio.media import load_audio  # noqa: PLC0415
+    from evp_studio.pipeline.encode import SpeechEncoder  # noqa: PLC0415 - imports torch
+
+    audio = load_audio(args.audio, sample_rate=16000)  # bad input fails before model loading
+    encoder = SpeechEncoder.load(args.checkpoint, device=args.device)
+    codes = encoder.encode(audio, 16000, name=str(args.audio))
+    for warning in codes.warnings:
+        sys.stderr.write(f"evp-studio: warning: {warning}\n")
+    codes.save_npz(args.output)
+    emotion, p = codes.dominant_emotion()
+    _out(
+        f"{codes.n_frames} frames ({codes.n_frames / 25:.2f} s at 25 fps): content "
+        f"{codes.content.shape[1]}-d, emotion {codes.emotion.shape[1]}-d; mostly {emotion} "
+        f"(mean p {p:.2f}); wrote {args.output}"
+    )
+    return 0
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
     raise EvpError(
         f"{args.project}: rendering is not built yet in EVP Studio {__version__} "
@@ -59,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``evp-studio`` (also used to document the CLI)."""
     from evp_studio.cli_data import add_data_commands  # noqa: PLC0415
     from evp_studio.cli_eval import add_eval_commands  # noqa: PLC0415
+    from evp_studio.cli_landmarks import add_landmarks_command  # noqa: PLC0415
+    from evp_studio.cli_models import add_models_commands  # noqa: PLC0415
     from evp_studio.cli_project import add_project_commands  # noqa: PLC0415
     from evp_studio.cli_train import add_train_commands  # noqa: PLC0415
 
@@ -72,10 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="machine-readable output")
     info.set_defaults(func=_cmd_info)
 
+    enc = sub.add_parser(
+        "encode", help="speech -> content and emotion codes per 25 fps frame (.npz)"
+    )
+    enc.add_argument("audio", type=Path, help="speech (wav, mp3, m4a, flac, or a video's track)")
+    enc.add_argument("-o", "--output", type=Path, required=True, help="codes file (.npz)")
+    enc.add_argument("--checkpoint", type=Path, help="model file (default: bundled weights)")
+    enc.add_argument("--device", default="cpu", help="cpu or cuda")
+    enc.set_defaults(func=_cmd_encode)
+
     add_project_commands(sub, intensity_type=_intensity)
     add_data_commands(sub)
     add_eval_commands(sub)
     add_train_commands(sub)
+    add_models_commands(sub)
+    add_landmarks_command(sub)
 
     render = sub.add_parser("render", help="render a project to a video file (not built yet)")
     render.add_argument("project", type=Path)

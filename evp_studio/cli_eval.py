@@ -1,4 +1,8 @@
-"""``evp-studio eval --pred DIR --gt DIR``: the paper's metrics for a folder of clips."""
+"""``evp-studio eval --pred DIR --gt DIR``: the paper's metrics for a folder of clips.
+
+``eval disentangle`` and ``eval ablation`` (the audio disentanglement, paper section 3.2)
+live in :mod:`evp_studio.cli_eval_disentangle`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from evp_studio.cli_eval_disentangle import add_disentangle_commands
+from evp_studio.errors import InvalidInputError
 from evp_studio.eval import evaluate_dirs, extractor_names
 from evp_studio.fileio import atomic_write_text
 from evp_studio.paths import resource_path
@@ -20,8 +26,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     Raises
     ------
     InvalidInputError
-        When a folder is missing, holds no clip, or no clip is in both.
+        When --pred or --gt is not given, a folder is missing, holds no clip, or no clip is
+        in both.
     """
+    if args.pred is None or args.gt is None:
+        raise InvalidInputError(
+            "eval: give --pred DIR and --gt DIR, or a sub-command (eval disentangle, eval ablation)"
+        )
     report = evaluate_dirs(
         args.pred,
         args.gt,
@@ -44,10 +55,11 @@ def add_eval_commands(sub: Any) -> None:
         "eval",
         help="score generated clips against ground truth (M-/F-LD, LVD, SSIM, PSNR, FID, ...)",
         description="Match clips of --pred and --gt by relative path (video and/or .npz "
-        "landmarks) and report the paper's metrics as OUT.json and OUT.md.",
+        "landmarks) and report the paper's metrics as OUT.json and OUT.md. The sub-commands "
+        "evaluate the audio disentanglement instead (see `eval disentangle -h`).",
     )
-    ev.add_argument("--pred", type=Path, required=True, help="folder of generated clips")
-    ev.add_argument("--gt", type=Path, required=True, help="folder of ground-truth clips")
+    ev.add_argument("--pred", type=Path, help="folder of generated clips (required)")
+    ev.add_argument("--gt", type=Path, help="folder of ground-truth clips (required)")
     ev.add_argument(
         "-o",
         "--output",
@@ -78,3 +90,6 @@ def add_eval_commands(sub: Any) -> None:
         "or files where present else detected (default: npz)",
     )
     ev.set_defaults(func=cmd_eval)
+    add_disentangle_commands(
+        ev.add_subparsers(dest="eval_verb", required=False, metavar="{disentangle,ablation}")
+    )

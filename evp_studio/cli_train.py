@@ -6,6 +6,9 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
+
+from evp_studio.cli_train_landmarks import add_landmarks_train_command
 
 
 def _cmd_emotion_classifier(args: argparse.Namespace) -> int:
@@ -50,6 +53,7 @@ def _cmd_disentangle(args: argparse.Namespace) -> int:
         ablate=frozenset(args.ablate),
         split=args.split,
         max_steps_per_epoch=args.max_steps_per_epoch,
+        pretrain_steps=args.pretrain_steps,
     )
     result = run_job(
         train_disentangle(args.data, args.out, config, resume=not args.restart),
@@ -60,7 +64,45 @@ def _cmd_disentangle(args: argparse.Namespace) -> int:
         f"trained {result.epochs} epochs ({result.steps} steps); last epoch: {losses}; "
         f"checkpoint {result.checkpoint}\n"
     )
+    if args.export is not None:
+        _export_disentangle(args, result)
     return 0
+
+
+def _export_disentangle(args: argparse.Namespace, result: Any) -> None:
+    """Write float16 inference weights and their manifest, scored on held-out sentences."""
+    from evp_studio.cli_data import print_progress  # noqa: PLC0415
+    from evp_studio.eval.disentangle import evaluate_disentangle_job, held_out_clips  # noqa: PLC0415
+    from evp_studio.jobs import run_job  # noqa: PLC0415
+    from evp_studio.models.io import save_inference_weights  # noqa: PLC0415
+    from evp_studio.train import load_checkpoint  # noqa: PLC0415
+    from evp_studio.train.manifest import command_line, write_weights_manifest  # noqa: PLC0415
+
+    state = load_checkpoint(result.checkpoint)
+    meta: dict[str, Any] = {k: state.get(k) for k in ("config", "data", "git_revision", "metrics")}
+    metrics: dict[str, Any] = {
+        "steps": result.steps,
+        "last_epoch_losses": result.last_losses,
+        "pretrain": (state.get("metrics") or {}).get("pretrain"),
+    }
+    if args.split == "paper":
+        clips = held_out_clips(args.data, "paper")
+        report = run_job(
+            evaluate_disentangle_job(result.model, args.data, clips, device=args.device),
+            on_progress=print_progress,
+        )
+        metrics["held_out"] = {"split": "paper test sentences 001-009", **report.to_dict()}
+    args.export.parent.mkdir(parents=True, exist_ok=True)
+    save_inference_weights(args.export, result.model, result.category_codes, **meta)
+    manifest = write_weights_manifest(
+        args.export,
+        model="speech encoder: Ec, Ee, Ce of the small disentanglement model (float16)",
+        data_root=args.data,
+        command=command_line(("evp-studio", "train", "disentangle"), args),
+        meta=meta,
+        metrics=metrics,
+    )
+    sys.stdout.write(f"exported {args.export} (manifest {manifest})\n")
 
 
 def add_train_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -89,8 +131,22 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
     dis.add_argument("--lambda-con", type=float, default=1.0)
     dis.add_argument("--ablate", nargs="*", default=[], choices=("cross", "self", "cla", "con"))
     dis.add_argument("--split", choices=("all", "paper"), default="all")
+    dis.add_argument(
+        "--pretrain-steps",
+        type=int,
+        default=1000,
+        help="batches of encoder pretraining first (Ee on emotion, Ec on visemes; 0: none)",
+    )
     dis.add_argument("--max-steps-per-epoch", type=int, help="cap batches per epoch (smoke runs)")
     dis.add_argument("--seed", type=int, default=0)
     dis.add_argument("--device", default="cpu", help="cpu or cuda")
     dis.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    dis.add_argument(
+        "--export",
+        type=Path,
+        help="also write float16 inference weights (Ec, Ee, Ce) here with a manifest "
+        "<stem>.json (sha256, data, command, seed, metrics; held-out scores with --split "
+        "paper): what resources/models/ ships",
+    )
     dis.set_defaults(func=_cmd_disentangle)
+    add_landmarks_train_command(verbs)

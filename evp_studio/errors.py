@@ -62,7 +62,28 @@ class ProjectFormatError(InvalidInputError):
 
 
 class ModelNotFoundError(EvpError, FileNotFoundError):
-    """A model weights file is missing or fails its checksum."""
+    """A model weights file is missing (the message says where it was looked for)."""
+
+
+class ModelChecksumError(InvalidInputError):
+    """A bundled model file does not have its registered sha256: the installation is damaged.
+
+    Parameters
+    ----------
+    path
+        The file at fault.
+    expected, actual
+        The registered and the computed sha256 (hex); ``expected`` is None when the
+        file's manifest is missing or unreadable.
+    problem
+        What is wrong and what to do, in words a user understands.
+    """
+
+    def __init__(self, path: str | Path, expected: str | None, actual: str, problem: str) -> None:
+        self.path = Path(path)
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"{self.path}: {problem}")
 
 
 class Cancelled(EvpError):  # noqa: N818 - a state, not a failure: the user asked for it

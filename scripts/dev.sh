@@ -67,6 +67,10 @@ setup_python() {
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     log "installing EVP Studio and its pinned dependencies ($extras)"
     "$py" -m pip install -q --disable-pip-version-check -e ".[$extras]"
+    # pyproject's [tool.evp-studio] no-deps: packages whose own requirements would clash
+    local nodeps
+    nodeps=$("$py" -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["tool"]["evp-studio"]["no-deps"])')
+    "$py" -m pip install -q --disable-pip-version-check --no-deps $nodeps
     echo "$want" >"$stamp"
   fi
 }

@@ -1,36 +1,36 @@
 """68-point landmarks measured on video frames, for ``landmarks_source="detect"``.
 
 The paper measures LD/LVD on landmarks *extracted from* the generated and the recorded
-videos; this does that with dlib's HOG face detector and its 68-point iBUG shape predictor
-(offline, face-recognition-models). The largest face of each frame is used; frames without a
-face take the nearest detected frame's landmarks (held) and are counted.
+videos; this does that with the ``dlib`` landmark backend (:mod:`evp_studio.landmarks`: HOG
+face detector and the 68-point iBUG shape predictor, offline). The largest face of each frame
+is used, frame by frame (no tracking or smoothing, which would blur what is measured); frames
+without a face take the nearest detected frame's landmarks (held) and are counted.
 """
 
 from __future__ import annotations
 
-import dlib
 import numpy as np
 
-from evp_studio.eval._dlib_models import dlib_model_path, largest_face
+from evp_studio.landmarks import DlibBackend
+
+_SMALL_FRAME = 200  # px; frames with a shorter side are searched for faces from 40 px
 
 
 class LandmarkDetector:
     """dlib 68-point landmarks of the largest face in a frame."""
 
     def __init__(self) -> None:
-        self._detector = dlib.get_frontal_face_detector()
-        self._shape = dlib.shape_predictor(
-            str(dlib_model_path("shape_predictor_68_face_landmarks.dat"))
-        )
+        self._backend = DlibBackend()
 
     def __call__(self, frame: np.ndarray) -> np.ndarray | None:
         """``(68, 2)`` float64 px landmarks of an ``(H, W, 3)`` uint8 frame, or None."""
         img = np.ascontiguousarray(frame)
-        face = largest_face(self._detector, img)
-        if face is None:
+        min_size = 80.0 if min(img.shape[:2]) >= _SMALL_FRAME else 40.0
+        faces = self._backend.detect(img, min_size=min_size)
+        if not faces:
             return None
-        shape = self._shape(img, face)
-        return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+        face = max(faces, key=lambda b: b.width * b.height)
+        return self._backend.landmarks(img, face).points.astype(np.float64)
 
 
 def fill_missing(per_frame: list[np.ndarray | None]) -> tuple[np.ndarray | None, int]:

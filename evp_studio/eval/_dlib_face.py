@@ -14,8 +14,8 @@ import cv2
 import dlib
 import numpy as np
 
-from evp_studio.eval._dlib_models import dlib_model_path, largest_face
 from evp_studio.eval.fid import check_frames
+from evp_studio.landmarks import dlib_model_path, largest_face
 
 CHIP_SIZE = 150  # px, the network's input
 _CHIP_PADDING = 0.25

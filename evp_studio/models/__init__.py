@@ -7,6 +7,9 @@ Public API (loaded on first attribute access, so the UI can import the package c
                                            # .decode, .cross_reconstruct
     ContentEncoder, EmotionEncoder, EmotionClassifier, MfccDecoder, CrossReconstruction
     init_weights(module)                   # Kaiming init, use with model.apply
+    Audio2LandmarkConfig.paper() / .small(), Audio2Landmark(config)   # paper 3.3, eq. 7
+    LandmarkPredictor.load(path=None).predict(content, emotion, identity) -> (T, 68, 2)
+    load_audio2landmark(path), save_landmark_weights(path, model, ...)
 """
 
 from __future__ import annotations
@@ -16,6 +19,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from evp_studio.models._blocks import init_weights
+    from evp_studio.models.audio2landmark import Audio2Landmark, Audio2LandmarkConfig
+    from evp_studio.models.audio2landmark_io import (
+        LandmarkPredictor,
+        load_audio2landmark,
+        save_landmark_weights,
+    )
     from evp_studio.models.disentangle import (
         ContentEncoder,
         CrossReconstruction,
@@ -27,6 +36,11 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "Audio2Landmark": "evp_studio.models.audio2landmark",
+    "Audio2LandmarkConfig": "evp_studio.models.audio2landmark",
+    "LandmarkPredictor": "evp_studio.models.audio2landmark_io",
+    "load_audio2landmark": "evp_studio.models.audio2landmark_io",
+    "save_landmark_weights": "evp_studio.models.audio2landmark_io",
     "ContentEncoder": "evp_studio.models.disentangle",
     "CrossReconstruction": "evp_studio.models.disentangle",
     "DisentangleConfig": "evp_studio.models.disentangle",
@@ -38,6 +52,11 @@ _LAZY = {
 }
 
 __all__ = [
+    "Audio2Landmark",
+    "Audio2LandmarkConfig",
+    "LandmarkPredictor",
+    "load_audio2landmark",
+    "save_landmark_weights",
     "ContentEncoder",
     "CrossReconstruction",
     "DisentangleConfig",

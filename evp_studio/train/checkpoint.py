@@ -10,6 +10,7 @@ import contextlib
 import csv
 import logging
 import os
+import pickle
 import subprocess
 import uuid
 from collections.abc import Collection, Mapping, Sequence
@@ -114,8 +115,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, ValueError) as e:
-        raise InvalidInputError(f"cannot read checkpoint {path}: {e}") from e
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InvalidInputError(f"cannot read checkpoint {path}: {first}") from e
     if not isinstance(state, dict):
         raise InvalidInputError(f"{path}: a checkpoint must hold a dict, got {type(state)}")
     return state

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,15 +28,22 @@ import torch.distributed as dist
 import torch.nn.functional as F  # noqa: N812 - the usual torch alias
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sampler
+from torch.utils.data import DataLoader
 
 from evp_studio.data.cache import FeatureCache
-from evp_studio.data.mead import scan_mead, split_clips
+from evp_studio.data.mead import Clip, scan_mead, split_clips
 from evp_studio.errors import InvalidInputError
 from evp_studio.jobs import CancelToken, Job, Progress
 from evp_studio.models import DisentangleConfig, DisentangleModel
 from evp_studio.paths import cache_dir
 from evp_studio.project import EMOTIONS
+from evp_studio.train._runs import (
+    epoch_means,
+    epoch_sampler,
+    loss_row,
+    rank_world,
+    steps_per_epoch,
+)
 from evp_studio.train.checkpoint import (
     git_revision,
     read_loss_rows,
@@ -46,6 +52,7 @@ from evp_studio.train.checkpoint import (
     write_loss_rows,
 )
 from evp_studio.train.pairs import PairDataset, build_pair_windows
+from evp_studio.train.pretrain import labelled_windows, pretrain_encoders
 
 __all__ = ["LOSS_COLUMNS", "DisentangleTrainConfig", "TrainResult", "train_disentangle"]
 
@@ -85,6 +92,9 @@ class DisentangleTrainConfig:
         Keep every n-th aligned window when building pairs.
     split
         ``"all"`` clips, or the ``"paper"`` scheme's train split (by sentence id).
+    pretrain_steps
+        Batches of encoder pretraining (:mod:`evp_studio.train.pretrain`: Ee + Ce on
+        emotion, Ec on visemes) before cross-reconstruction; 0 skips it.
     """
 
     size: str = "small"
@@ -99,6 +109,7 @@ class DisentangleTrainConfig:
     max_steps_per_epoch: int | None = None
     window_stride: int = 1
     split: str = "all"
+    pretrain_steps: int = 0
 
     def __post_init__(self) -> None:
         unknown = set(self.ablate) - set(TERMS)
@@ -110,6 +121,8 @@ class DisentangleTrainConfig:
             raise InvalidInputError(f"split {self.split!r} is not 'all' or 'paper'")
         if self.epochs < 1 or self.batch_size < 1:
             raise InvalidInputError("epochs and batch_size must be >= 1")
+        if self.pretrain_steps < 0:
+            raise InvalidInputError("pretrain_steps must be >= 0")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the config as plain data (``ablate`` as a sorted list)."""
@@ -159,38 +172,19 @@ class _LossNet(nn.Module):
         return torch.stack([cross, self_, cla, con])
 
 
-def _rank_world() -> tuple[int, int]:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def _dataset(data_root: Path, config: DisentangleTrainConfig) -> PairDataset:
+def _training_clips(data_root: Path, config: DisentangleTrainConfig) -> tuple[Clip, ...]:
     clips = scan_mead(data_root, require=("audio",)).clips
     if config.split == "paper":
         clips = tuple(split_clips(clips, scheme="paper")["train"])
-    cache = FeatureCache(cache_dir() / "features")
+    return tuple(clips)
+
+
+def _dataset(
+    data_root: Path, clips: tuple[Clip, ...], config: DisentangleTrainConfig, cache: FeatureCache
+) -> PairDataset:
     return build_pair_windows(
         data_root, clips, cache=cache, window_stride=config.window_stride, seed=config.seed
     )
-
-
-def _sampler(ds: PairDataset, config: DisentangleTrainConfig, epoch: int) -> Sampler[int]:
-    rank, world = _rank_world()
-    if world > 1:
-        sampler: DistributedSampler[Any] = DistributedSampler(
-            ds, num_replicas=world, rank=rank, seed=config.seed
-        )
-        sampler.set_epoch(epoch)
-        return sampler
-    gen = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-    return RandomSampler(ds, generator=gen)
-
-
-def _steps_per_epoch(ds: PairDataset, config: DisentangleTrainConfig) -> int:
-    _, world = _rank_world()
-    steps = math.ceil(math.ceil(len(ds) / world) / config.batch_size)
-    return min(steps, config.max_steps_per_epoch or steps)
 
 
 def _weights(config: DisentangleTrainConfig) -> torch.Tensor:
@@ -264,14 +258,26 @@ def train_disentangle(
         When ``cancel`` is set.
     """
     out, data_root = Path(out_dir), Path(data_root)
-    rank, _ = _rank_world()
+    rank, _ = rank_world()
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     yield Progress("Building DTW pairs", 0, 0)
-    ds = _dataset(data_root, config)
+    clips = _training_clips(data_root, config)
+    cache = FeatureCache(cache_dir() / "features")
+    ds = _dataset(data_root, clips, config, cache)
     run = _Run(
         config, ds, out, resume_state(out / CHECKPOINT, config.to_dict(), resume, _RESUMABLE)
     )
+    if run.step == 0 and config.pretrain_steps > 0 and "pretrain" not in run.metrics:
+        yield Progress("Collecting labelled windows", 0, 0)
+        run.metrics["pretrain"] = yield from pretrain_encoders(
+            run.model,
+            labelled_windows(clips, cache),
+            steps=config.pretrain_steps,
+            seed=config.seed,
+            device=config.device,
+            cancel=cancel,
+        )
     total = config.epochs * run.steps_per_epoch
     for epoch in range(run.epoch, config.epochs):
         for _ in run.train_epoch(epoch, cancel):
@@ -293,7 +299,7 @@ class _Run:
         state: dict[str, Any] | None,
     ) -> None:
         self.config, self.ds, self.out = config, ds, out
-        self.rank, world = _rank_world()
+        self.rank, world = rank_world()
         torch.manual_seed(config.seed)
         size = DisentangleConfig.small() if config.size == "small" else DisentangleConfig.paper()
         self.model = DisentangleModel(size).to(config.device)
@@ -302,7 +308,7 @@ class _Run:
             self.net = DistributedDataParallel(self.net, find_unused_parameters=bool(config.ablate))
         self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=(0.5, 0.999))
         self.weights = _weights(config).to(config.device)
-        self.steps_per_epoch = _steps_per_epoch(ds, config)
+        self.steps_per_epoch = steps_per_epoch(ds, config.batch_size, config.max_steps_per_epoch)
         self.step, self.epoch = 0, 0
         self.codes: torch.Tensor | None = None
         self.metrics: dict[str, Any] = {"epoch_losses": []}
@@ -322,7 +328,7 @@ class _Run:
         loader = DataLoader(
             self.ds,
             batch_size=self.config.batch_size,
-            sampler=_sampler(self.ds, self.config, epoch),
+            sampler=epoch_sampler(self.ds, self.config.seed, epoch),
         )
         self.model.train()
         for i, batch in enumerate(loader):
@@ -344,13 +350,7 @@ class _Run:
         self.epoch = epoch + 1
 
     def _log(self, epoch: int, terms: torch.Tensor, loss: torch.Tensor) -> None:
-        values = torch.cat([loss.reshape(1), terms]).cpu()
-        if dist.is_available() and dist.is_initialized():
-            dist.all_reduce(values)
-            values /= dist.get_world_size()
-        row: dict[str, Any] = {"step": self.step, "epoch": epoch}
-        row.update(zip(("total", *TERMS), values.tolist(), strict=True))
-        self.rows.append(row)
+        self.rows.append(loss_row(self.step, epoch, TERMS, loss, terms))
 
     def result(self) -> TrainResult:
         """Describe the finished run."""
@@ -367,9 +367,7 @@ class _Run:
 
     def last_losses(self) -> dict[str, float]:
         """Mean of each loss column over the rows of the last finished epoch."""
-        last = [r for r in self.rows if int(r["epoch"]) == self.epoch - 1]
-        keys = ("total", *TERMS)
-        return {k: float(np.mean([float(r[k]) for r in last])) if last else math.nan for k in keys}
+        return epoch_means(self.rows, self.epoch - 1, ("total", *TERMS))
 
     def save(self, *, with_codes: bool) -> None:
         """Write the log and the checkpoint (rank 0), after computing category codes."""

@@ -177,25 +177,29 @@ def test_ddp_two_cpu_ranks(corpus: Path, tmp_path: Path) -> None:
 def test_cli_trains_and_reports(
     corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from evp_studio.cli import main
+    import json  # noqa: PLC0415
+
+    from evp_studio.cli import main  # noqa: PLC0415
+    from evp_studio.models.io import load_disentangle  # noqa: PLC0415
+    from evp_studio.weights import file_sha256  # noqa: PLC0415
 
     out = tmp_path / "run"
-    args = [
-        "train",
-        "disentangle",
-        "--data",
-        str(corpus),
-        "--out",
-        str(out),
-        "--epochs",
-        "1",
-        "--batch-size",
-        "4",
-        "--max-steps-per-epoch",
-        "2",
-    ]
+    common = ["train", "disentangle", "--data", str(corpus), "--out", str(out)]
+    small = ["--epochs", "1", "--batch-size", "4", "--max-steps-per-epoch", "2"]
+    export = tmp_path / "models" / "enc.pt"
+    args = [*common, *small, "--pretrain-steps", "3", "--export", str(export)]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "trained 1 epochs (2 steps)" in printed and str(out / "checkpoint.pt") in printed
     assert (out / "losses.csv").read_text().count("\n") == 3  # header + 2 steps
-    assert main([*args[:-4], "--lr", "-1"]) == 2
+    # The export is the inference part with a manifest that reproduces and checks it.
+    loaded = load_disentangle(export)
+    assert not loaded.has_decoder and loaded.category_codes is not None
+    manifest = json.loads(export.with_suffix(".json").read_text())
+    assert manifest["sha256"] == file_sha256(export) and manifest["seed"] == 0
+    assert manifest["command"].startswith("evp-studio train disentangle --data")
+    assert "--pretrain-steps 3" in manifest["command"] and "--export" not in manifest["command"]
+    assert manifest["data"]["synth_config"]["seed"] == 0
+    assert set(manifest["metrics"]["pretrain"]) >= {"emotion_accuracy", "viseme_accuracy"}
+    assert manifest["metrics"]["steps"] == 2
+    assert main([*common, *small, "--lr", "-1"]) == 2
