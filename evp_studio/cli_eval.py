@@ -1,7 +1,8 @@
 """``evp-studio eval --pred DIR --gt DIR``: the paper's metrics for a folder of clips.
 
 ``eval disentangle`` and ``eval ablation`` (the audio disentanglement, paper section 3.2)
-live in :mod:`evp_studio.cli_eval_disentangle`.
+live in :mod:`evp_studio.cli_eval_disentangle`, ``eval landmarks`` (audio-to-landmark
+prediction) in :mod:`evp_studio.cli_eval_landmarks`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from evp_studio.cli_eval_disentangle import add_disentangle_commands
+from evp_studio.cli_eval_landmarks import add_landmark_commands
 from evp_studio.errors import InvalidInputError
 from evp_studio.eval import evaluate_dirs, extractor_names
 from evp_studio.fileio import atomic_write_text
@@ -90,6 +92,8 @@ def add_eval_commands(sub: Any) -> None:
         "or files where present else detected (default: npz)",
     )
     ev.set_defaults(func=cmd_eval)
-    add_disentangle_commands(
-        ev.add_subparsers(dest="eval_verb", required=False, metavar="{disentangle,ablation}")
+    verbs = ev.add_subparsers(
+        dest="eval_verb", required=False, metavar="{disentangle,ablation,landmarks}"
     )
+    add_disentangle_commands(verbs)
+    add_landmark_commands(verbs)
