@@ -67,11 +67,41 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _frame_range(text: str) -> tuple[int | None, int | None]:
+    """Parse ``a:b`` (either side may be empty) into a half-open frame range."""
+    left, sep, right = text.partition(":")
+    try:
+        bounds = (int(left) if left else None, int(right) if right else None)
+    except ValueError:
+        bounds = None
+    if not sep or bounds is None:
+        raise argparse.ArgumentTypeError(f"range {text!r} is not START:STOP in frames")
+    return bounds
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
-    raise EvpError(
-        f"{args.project}: rendering is not built yet in EVP Studio {__version__} "
-        "(it arrives with the renderer); nothing was written"
+    from evp_studio.cli_data import print_progress  # noqa: PLC0415
+    from evp_studio.jobs import run_job  # noqa: PLC0415
+    from evp_studio.pipeline.render import render_project  # noqa: PLC0415 - imports torch
+    from evp_studio.project import load_project  # noqa: PLC0415
+
+    project = load_project(args.project)
+    job = render_project(
+        project,
+        args.output,
+        renderer=args.renderer,
+        frame_range=args.range,
+        neural_checkpoint=args.neural_checkpoint,
+        device=args.device,
     )
+    result = run_job(job, on_progress=print_progress)
+    for warning in result.warnings:
+        sys.stderr.write(f"evp-studio: warning: {warning}\n")
+    _out(
+        f"rendered {result.frames} frames with the {result.renderer} renderer in "
+        f"{result.seconds:.1f} s ({result.fps:.1f} fps); wrote {result.output}"
+    )
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,9 +139,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_models_commands(sub)
     add_landmarks_command(sub)
 
-    render = sub.add_parser("render", help="render a project to a video file (not built yet)")
+    render = sub.add_parser("render", help="render a project to a video file (H.264 + AAC)")
     render.add_argument("project", type=Path)
-    render.add_argument("-o", "--output", type=Path, required=True)
+    render.add_argument("-o", "--output", type=Path, required=True, help=".mp4 or .mov")
+    render.add_argument(
+        "--renderer", choices=("warp", "neural"), help="default: the project's setting"
+    )
+    render.add_argument(
+        "--range", type=_frame_range, help="output frames START:STOP (half open, e.g. 0:100)"
+    )
+    render.add_argument(
+        "--neural-checkpoint",
+        type=Path,
+        help="renderer trained on this target (evp-studio train renderer), for --renderer neural",
+    )
+    render.add_argument("--device", default="cpu", help="cpu or cuda (neural renderer)")
     render.set_defaults(func=_cmd_render)
     return parser
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evp_studio.cli_train_landmarks import add_landmarks_train_command
+from evp_studio.cli_train_renderer import add_renderer_train_command
 
 
 def _cmd_emotion_classifier(args: argparse.Namespace) -> int:
@@ -150,3 +151,4 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
     )
     dis.set_defaults(func=_cmd_disentangle)
     add_landmarks_train_command(verbs)
+    add_renderer_train_command(verbs)

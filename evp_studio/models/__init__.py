@@ -10,6 +10,8 @@ Public API (loaded on first attribute access, so the UI can import the package c
     Audio2LandmarkConfig.paper() / .small(), Audio2Landmark(config)   # paper 3.3, eq. 7
     LandmarkPredictor.load(path=None).predict(content, emotion, identity) -> (T, 68, 2)
     load_audio2landmark(path), save_landmark_weights(path, model, ...)
+    RendererConfig.of_preset("fast"|"quality", C), RendererGenerator(config),
+    MultiscaleDiscriminator.image(config) / .temporal(config)   # Edge-to-Video (3.3)
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ if TYPE_CHECKING:
         EmotionEncoder,
         MfccDecoder,
     )
+    from evp_studio.models.renderer import (
+        MultiscaleDiscriminator,
+        RendererConfig,
+        RendererGenerator,
+    )
 
 _LAZY = {
     "Audio2Landmark": "evp_studio.models.audio2landmark",
@@ -49,6 +56,9 @@ _LAZY = {
     "EmotionEncoder": "evp_studio.models.disentangle",
     "MfccDecoder": "evp_studio.models.disentangle",
     "init_weights": "evp_studio.models._blocks",
+    "MultiscaleDiscriminator": "evp_studio.models.renderer",
+    "RendererConfig": "evp_studio.models.renderer",
+    "RendererGenerator": "evp_studio.models.renderer",
 }
 
 __all__ = [
@@ -65,6 +75,9 @@ __all__ = [
     "EmotionEncoder",
     "MfccDecoder",
     "init_weights",
+    "MultiscaleDiscriminator",
+    "RendererConfig",
+    "RendererGenerator",
 ]
 
 

@@ -72,9 +72,17 @@ class WeightedTrack(Protocol):
 class TargetTrack(Protocol):
     """What the stage reads of a :class:`evp_studio.landmarks.LandmarkTrack`."""
 
-    landmarks: np.ndarray  # (N, 68, 2) px, gaps filled
-    lost: np.ndarray  # (N,) bool
-    timestamps: np.ndarray  # (N,) s
+    @property
+    def landmarks(self) -> np.ndarray:
+        """(N, 68, 2) px, gaps filled."""
+
+    @property
+    def lost(self) -> np.ndarray:
+        """(N,) bool."""
+
+    @property
+    def timestamps(self) -> np.ndarray:
+        """(N,) s."""
 
 
 # -- emotion ------------------------------------------------------------------------------------

@@ -412,15 +412,18 @@ def test_add_key_negative_frame_changes_nothing(
 # -- render, version, entry point ------------------------------------------------------------
 
 
-def test_render_is_not_built_yet(
-    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_render_refuses_a_target_without_a_face_and_the_untrained_neural_renderer(
+    project: Path, media: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     output = tmp_path / "out.mp4"
     assert cli("render", project, "-o", output) == 2
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert "rendering is not built yet" in one_error_line(err, project)
-    assert not output.exists()
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress lines
+    assert last.startswith(ERROR_PREFIX) and str(media["av"]) in last and "no face" in last
+    assert cli("render", project, "-o", output, "--renderer", "neural") == 2
+    assert "neural renderer" in capsys.readouterr().err
+    assert cli("render", project, "-o", output, "--range", "5") == 2  # argparse: not START:STOP
+    assert "START:STOP" in capsys.readouterr().err
+    assert not output.exists() and list(tmp_path.iterdir()) == [project]
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
