@@ -19,11 +19,20 @@ def _levels(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"levels must look like 1,2,3, got {text!r}") from None
 
 
+_open_line: list[str] = []  # the stage whose progress line is unfinished
+
+
 def print_progress(p: Progress) -> None:
+    """Show a job's progress on stderr: one line per stage, rewritten in place."""
+    if _open_line and _open_line[0] != p.stage:
+        sys.stderr.write("\n")
+        _open_line.clear()
     if p.total and (p.done == p.total or p.done % max(1, p.total // 20) == 0):
         sys.stderr.write(f"\r{p.stage}: {p.done}/{p.total}")
+        _open_line[:] = [p.stage]
         if p.done == p.total:
             sys.stderr.write("\n")
+            _open_line.clear()
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:

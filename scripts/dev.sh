@@ -89,11 +89,11 @@ case "$cmd" in
     if has_display; then
       exec "$py" main.py "$demo"
     fi
-    # Headless: inspect the demo project and its media. (A headless render of the demo joins
-    # here when the renderer lands; until then `evp-studio render` says it is not built.)
-    log "no display found: showing the demo project headless (set DISPLAY to open the editor)"
+    # Headless: render the demo project with the default weights and the warp renderer.
+    out="${EVP_DEMO_OUTPUT:-$root/demo_render.mp4}"
+    log "no display found: rendering the demo project headless to $out (set DISPLAY to open the editor)"
     "$venv/bin/evp-studio" project show "$demo"
-    exec "$venv/bin/evp-studio" info "$root/resources/demo/target.mp4" ;;
+    exec "$venv/bin/evp-studio" render "$demo" -o "$out" ;;
   test)
     setup_debian; setup_python test
     export QT_QPA_PLATFORM=offscreen
