@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from evp_studio.project import Changes, Document
 from evp_studio.session import LoadedAudio, LoadedVideo
@@ -22,6 +22,8 @@ from ui.media_session import MediaSession
 from ui.playback import PlaybackClock
 from ui.preview.frame_view import FrameView
 from ui.status_panel import JobStatusBar
+from ui.timeline.emotion_track import EmotionTrackView
+from ui.timeline.keyframe_inspector import KeyframeInspector
 from ui.timeline.waveform_view import WaveformView
 from ui.transport_bar import TransportBar
 from ui.workers import JobQueue
@@ -48,8 +50,10 @@ class MainWindow(QMainWindow):
         self.waveform = WaveformView()
         self.status = JobStatusBar(self.jobs, self)
         self.setStatusBar(self.status)
-        self._build_layout()
         self.document: Document = document if document is not None else Document.new()
+        self.emotion_track = EmotionTrackView(self.document)
+        self.inspector = KeyframeInspector(self.document)
+        self._build_layout()
         self.files = FileActions(self)
         self._build_playback_menu()
         self._connect()
@@ -69,9 +73,15 @@ class MainWindow(QMainWindow):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(self.waveform)
+        splitter.addWidget(self.emotion_track)
         splitter.setStretchFactor(0, 4)
         splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(2, 1)
         self.setCentralWidget(splitter)
+        dock = QDockWidget("Keyframe", self)
+        dock.setObjectName("keyframeDock")
+        dock.setWidget(self.inspector)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
 
     def _build_playback_menu(self) -> None:
         menu = self.menuBar().addMenu("&Playback")
@@ -99,6 +109,8 @@ class MainWindow(QMainWindow):
         self.transport.frame_changing.connect(self.seek_frame)
         self.transport.step_requested.connect(self.step)
         self.waveform.seek_changing.connect(self.seek_seconds)
+        self.emotion_track.seek_requested.connect(self.seek_frame)
+        self.emotion_track.selection_changed.connect(self.inspector.set_selection)
         self.clock.frame_due.connect(self._show_frame_index)
         self.clock.playing_changed.connect(self._on_playing_changed)
         self.media.video_loaded.connect(self._on_video_loaded)
@@ -120,6 +132,8 @@ class MainWindow(QMainWindow):
         document.dirty_changed.connect(self._update_title)
         document.path_changed.connect(self._update_title)
         self.files.bind_history(document)
+        self.emotion_track.set_document(document)
+        self.inspector.set_document(document)
         self._update_title()
         self.media.sync(document)
 
@@ -143,6 +157,7 @@ class MainWindow(QMainWindow):
         assert stream is not None  # open_video checked
         self.transport.set_media(len(video.timestamps), stream.frame_rate)
         self.waveform.set_duration(float(video.timestamps[-1]) + float(1 / stream.frame_rate))
+        self.emotion_track.link_seconds_view(self.waveform.plot.getViewBox(), stream.frame_rate)
         self._refresh_waveform()
         self.seek_frame(0)
 
@@ -179,6 +194,7 @@ class MainWindow(QMainWindow):
         frame = self.media.clamp_frame(frame)
         self.transport.show_frame(frame)
         self.waveform.set_playhead(self.media.time_of_frame(frame))
+        self.emotion_track.set_playhead(frame)
         self.media.request_frame(frame)
 
     def _on_frame_ready(self, frame: int, image: object) -> None:
