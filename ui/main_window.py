@@ -20,6 +20,7 @@ from ui.errors import show_error
 from ui.file_actions import FileActions, classify_path
 from ui.media_session import MediaSession
 from ui.playback import PlaybackClock
+from ui.preview.controller import PreviewController
 from ui.preview.frame_view import FrameView
 from ui.status_panel import JobStatusBar
 from ui.timeline.emotion_track import EmotionTrackView
@@ -51,11 +52,13 @@ class MainWindow(QMainWindow):
         self.status = JobStatusBar(self.jobs, self)
         self.setStatusBar(self.status)
         self.document: Document = document if document is not None else Document.new()
+        self.previews = PreviewController(self.jobs, self)
         self.emotion_track = EmotionTrackView(self.document)
         self.inspector = KeyframeInspector(self.document)
         self._build_layout()
         self.files = FileActions(self)
         self._build_playback_menu()
+        self._build_preview_menu()
         self._connect()
         self._autosave_timer = QTimer(self, interval=AUTOSAVE_INTERVAL_MS)
         self._autosave_timer.timeout.connect(self.files.autosave)
@@ -68,6 +71,7 @@ class MainWindow(QMainWindow):
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.previews.bar)
         top_layout.addWidget(self.frame_view, 1)
         top_layout.addWidget(self.transport)
         splitter = QSplitter(Qt.Orientation.Vertical)
@@ -100,6 +104,17 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _c=False, f=slot: f())
             menu.addAction(action)
 
+    def _build_preview_menu(self) -> None:
+        menu = self.menuBar().addMenu("P&review")
+        self.analyse_action = QAction("&Analyse Face and Speech", self)
+        self.analyse_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        self.analyse_action.setToolTip(
+            "Track the face, predict the new landmarks from the speech and the keyframes, and "
+            "prepare the layers (detected, predicted, guidance, rendered)"
+        )
+        self.analyse_action.triggered.connect(lambda _c=False: self.previews.analyse())
+        menu.addAction(self.analyse_action)
+
     def _frames_per_second(self) -> int:
         target = self.document.project.target
         return max(1, round(target.frame_rate)) if target is not None else 25
@@ -116,6 +131,11 @@ class MainWindow(QMainWindow):
         self.media.video_loaded.connect(self._on_video_loaded)
         self.media.audio_loaded.connect(self._on_audio_loaded)
         self.media.frame_ready.connect(self._on_frame_ready)
+        self.previews.frame_ready.connect(self._on_layer_frame_ready)
+        self.previews.preview.failed.connect(lambda exc: show_error(parent=self, exc=exc))
+        self.previews.bar.choice_changed.connect(
+            lambda _c: self._show_frame_index(self.current_frame)
+        )
         self.media.failed.connect(lambda exc: show_error(parent=self, exc=exc))
         self.jobs.job_failed.connect(lambda _h, exc: show_error(parent=self, exc=exc))
 
@@ -134,10 +154,14 @@ class MainWindow(QMainWindow):
         self.files.bind_history(document)
         self.emotion_track.set_document(document)
         self.inspector.set_document(document)
+        self.previews.bind(document)
         self._update_title()
         self.media.sync(document)
 
     def _on_document_changed(self, changes: Changes) -> None:
+        self.previews.on_document_changed(
+            keyframes=changes.keyframes or changes.source, media=changes.media
+        )
         if changes.media:
             self.media.sync(self.document)
         self.files.update_undo_actions()
@@ -195,10 +219,19 @@ class MainWindow(QMainWindow):
         self.transport.show_frame(frame)
         self.waveform.set_playhead(self.media.time_of_frame(frame))
         self.emotion_track.set_playhead(frame)
-        self.media.request_frame(frame)
+        if self.previews.active:
+            self.media.current_frame = frame
+            self.previews.request(frame)
+        else:
+            self.media.request_frame(frame)
 
     def _on_frame_ready(self, frame: int, image: object) -> None:
-        self.frame_view.set_frame(image, frame)  # type: ignore[arg-type]
+        if not self.previews.active:
+            self.frame_view.set_frame(image, frame)  # type: ignore[arg-type]
+
+    def _on_layer_frame_ready(self, frame: int, image: object) -> None:
+        if self.previews.active:
+            self.frame_view.set_frame(image, frame)  # type: ignore[arg-type]
 
     def toggle_play(self) -> None:
         """Play from the playhead, or pause."""
@@ -243,6 +276,7 @@ class MainWindow(QMainWindow):
         self._autosave_timer.stop()
         self.jobs.cancel_all()
         self.jobs.wait()
+        self.previews.shutdown()
         self.media.shutdown()
         self.files.discard_autosave()
         event.accept()

@@ -36,13 +36,16 @@ import cv2
 import numpy as np
 
 from evp_studio.errors import InvalidInputError
+from evp_studio.jobs import CancelToken, Job, Progress
 from evp_studio.media import VideoReader
 from evp_studio.pipeline.landmarks import ProjectLandmarks
+from evp_studio.project import Project
 from evp_studio.render._sketch import PARTS
 from evp_studio.render.guidance import background_edges, guidance_map
 from evp_studio.render.warp import WarpRenderer
 
 __all__ = [
+    "build_preview_session",
     "LAYERS",
     "PREDICTION_LAYERS",
     "CompareMode",
@@ -280,6 +283,8 @@ class PreviewSession:
         ``placed`` for the ``rendered`` layer.
     cache_bytes
         Limit of the layer cache.
+    own_video
+        Close a given reader in :meth:`close` too (for sessions built by a job).
 
     Raises
     ------
@@ -295,9 +300,11 @@ class PreviewSession:
         renderer: WarpRenderer | None = None,
         *,
         cache_bytes: int = 256 * 2**20,
+        own_video: bool = False,
     ) -> None:
-        self._owned = isinstance(video, str | Path)
+        self._owned = own_video or isinstance(video, str | Path)
         self._video: FrameSource = VideoReader(video) if isinstance(video, str | Path) else video
+        self.target_track = target  # what the predictions are placed on (re-prediction)
         self._target = np.asarray(target.landmarks, dtype=np.float32)
         self._lost = np.asarray(target.lost, dtype=bool)
         n = self._video.frame_count
@@ -506,3 +513,50 @@ class PreviewSession:
                 f"{int(idx.min()) if idx.size else '-'}..{int(idx.max()) if idx.size else '-'}"
                 f" do not fit the video's {n} frames"
             )
+
+
+def build_preview_session(
+    project: Project, *, cancel: CancelToken | None = None
+) -> Job[PreviewSession]:
+    """Analyse a project for the editor's preview layers (a Job).
+
+    Tracks the target's landmarks (cached per video), then, when the project has speech,
+    predicts and places its landmarks and builds the warp renderer (which reads the video
+    once for its mouth bank). The session owns its own reader; ``close()`` releases it.
+
+    Parameters
+    ----------
+    project
+        With a target video (absolute media paths, as loaded).
+    cancel
+        Checked at every stage.
+
+    Returns
+    -------
+    Job[PreviewSession]
+        Source, detected and guidance layers; predicted and rendered too with speech.
+
+    Raises
+    ------
+    InvalidInputError
+        When the project has no target video, or its media cannot be used.
+    """
+    from evp_studio.landmarks import track_landmarks  # noqa: PLC0415 - loads dlib
+    from evp_studio.pipeline.render import project_landmarks  # noqa: PLC0415 - loads torch
+
+    if project.target is None:
+        raise InvalidInputError(f"project {project.name!r} has no target video to preview")
+    video = project.target.media.resolve()
+    target = yield from track_landmarks(video, cancel=cancel)
+    reader = VideoReader(video)
+    try:
+        placed = renderer = None
+        if project.speech is not None:
+            fps = float(reader.info.frame_rate)
+            placed = yield from project_landmarks(project, target, fps, cancel=cancel)
+            yield Progress("Building the mouth bank", 0, 0)
+            renderer = WarpRenderer(reader, target.landmarks)
+        return PreviewSession(reader, target, placed, renderer, own_video=True)
+    except BaseException:
+        reader.close()
+        raise

@@ -39,7 +39,7 @@ from evp_studio.project.model import EmotionSource
 from evp_studio.render.neural import NeuralRenderer
 from evp_studio.render.warp import WarpRenderer
 
-__all__ = ["RenderResult", "render_project"]
+__all__ = ["RenderResult", "project_landmarks", "render_project"]
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,65 @@ def _output_size(project: Project, width: int, height: int) -> tuple[int, int] |
     return int(w) // 2 * 2, int(h) // 2 * 2  # H.264 4:2:0 needs even sizes
 
 
+def project_landmarks(
+    project: Project,
+    target: LandmarkTrack,
+    fps: float,
+    *,
+    speech: np.ndarray | None = None,
+    predictor_path: str | Path | None = None,
+    cancel: CancelToken | None = None,
+) -> Job[ProjectLandmarks]:
+    """Predict and place the project's landmarks on its target (a Job).
+
+    Parameters
+    ----------
+    project
+        With a speech track; its emotion source, keyframes, reference clip and speech
+        offset are used.
+    target
+        The target's tracked landmarks.
+    fps
+        The target's frame rate (for the speech offset).
+    speech
+        The speech at 16 kHz when already loaded; None loads it.
+    predictor_path
+        Audio-to-landmark model file; None uses the bundled default.
+    cancel
+        Checked at every stage.
+
+    Returns
+    -------
+    Job[ProjectLandmarks]
+
+    Raises
+    ------
+    InvalidInputError
+        When the project has no speech track or its audio is unusable.
+    """
+    from evp_studio.models.audio2landmark_io import LandmarkPredictor  # noqa: PLC0415
+
+    if project.speech is None:
+        raise InvalidInputError(f"project {project.name!r} has no speech track")
+    if speech is None:
+        speech = load_audio(project.speech.media.resolve(), sample_rate=SAMPLE_RATE)
+    predictor = LandmarkPredictor.load(predictor_path)
+    reference = None
+    if project.emotion_source == EmotionSource.REFERENCE and project.reference is not None:
+        reference = load_audio(project.reference.media.resolve(), sample_rate=SAMPLE_RATE)
+    return (
+        yield from predict_project_landmarks(
+            _shifted(speech, project.speech.offset_frames, fps, SAMPLE_RATE),
+            target,
+            predictor,
+            source=project.emotion_source,
+            track=project.emotion,
+            reference_audio=reference,
+            cancel=cancel,
+        )
+    )
+
+
 def render_project(
     project: Project,
     output: str | Path,
@@ -152,8 +211,6 @@ def render_project(
     ExportError
         When the output cannot be written (nothing half-written is left).
     """
-    from evp_studio.models.audio2landmark_io import LandmarkPredictor  # noqa: PLC0415
-
     started = time.perf_counter()
     output = Path(output)
     if project.target is None or project.speech is None:
@@ -178,19 +235,8 @@ def render_project(
     with VideoReader(video) as reader:
         fps = float(reader.info.frame_rate)
         offset = project.speech.offset_frames
-        predictor = LandmarkPredictor.load(predictor_path)
-        source = project.emotion_source
-        reference = None
-        if source == EmotionSource.REFERENCE and project.reference is not None:
-            reference = load_audio(project.reference.media.resolve(), sample_rate=SAMPLE_RATE)
-        placed = yield from predict_project_landmarks(
-            _shifted(speech, offset, fps, SAMPLE_RATE),
-            target,
-            predictor,
-            source=source,
-            track=project.emotion,
-            reference_audio=reference,
-            cancel=cancel,
+        placed = yield from project_landmarks(
+            project, target, fps, speech=speech, predictor_path=predictor_path, cancel=cancel
         )
         warnings += placed.warnings
         default_range = (project.render.in_frame, project.render.out_frame)
