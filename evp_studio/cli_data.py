@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from evp_studio.jobs import Progress, run_job
 
@@ -33,6 +34,15 @@ def print_progress(p: Progress) -> None:
         if p.done == p.total:
             sys.stderr.write("\n")
             _open_line.clear()
+
+
+def print_trained(result: Any) -> None:
+    """One line on stdout about a finished training run (epochs, steps, losses, file)."""
+    losses = ", ".join(f"{k} {v:.3g}" for k, v in result.last_losses.items())
+    sys.stdout.write(
+        f"trained {result.epochs} epochs ({result.steps} steps); last epoch: {losses}; "
+        f"checkpoint {result.checkpoint}\n"
+    )
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:

@@ -38,7 +38,7 @@ def _cmd_emotion_classifier(args: argparse.Namespace) -> int:
 
 
 def _cmd_disentangle(args: argparse.Namespace) -> int:
-    from evp_studio.cli_data import print_progress  # noqa: PLC0415
+    from evp_studio.cli_data import print_progress, print_trained  # noqa: PLC0415
     from evp_studio.jobs import run_job  # noqa: PLC0415
     from evp_studio.train import DisentangleTrainConfig, train_disentangle  # noqa: PLC0415
 
@@ -60,11 +60,7 @@ def _cmd_disentangle(args: argparse.Namespace) -> int:
         train_disentangle(args.data, args.out, config, resume=not args.restart),
         on_progress=print_progress,
     )
-    losses = ", ".join(f"{k} {v:.3g}" for k, v in result.last_losses.items())
-    sys.stdout.write(
-        f"trained {result.epochs} epochs ({result.steps} steps); last epoch: {losses}; "
-        f"checkpoint {result.checkpoint}\n"
-    )
+    print_trained(result)
     if args.export is not None:
         _export_disentangle(args, result)
     return 0
@@ -76,15 +72,17 @@ def _export_disentangle(args: argparse.Namespace, result: Any) -> None:
     from evp_studio.eval.disentangle import evaluate_disentangle_job, held_out_clips  # noqa: PLC0415
     from evp_studio.jobs import run_job  # noqa: PLC0415
     from evp_studio.models.io import save_inference_weights  # noqa: PLC0415
-    from evp_studio.train import load_checkpoint  # noqa: PLC0415
-    from evp_studio.train.manifest import command_line, write_weights_manifest  # noqa: PLC0415
+    from evp_studio.train.manifest import (
+        checkpoint_meta,
+        command_line,
+        write_weights_manifest,
+    )  # noqa: PLC0415
 
-    state = load_checkpoint(result.checkpoint)
-    meta: dict[str, Any] = {k: state.get(k) for k in ("config", "data", "git_revision", "metrics")}
+    meta = checkpoint_meta(result.checkpoint)
     metrics: dict[str, Any] = {
         "steps": result.steps,
         "last_epoch_losses": result.last_losses,
-        "pretrain": (state.get("metrics") or {}).get("pretrain"),
+        "pretrain": (meta.get("metrics") or {}).get("pretrain"),
     }
     if args.split == "paper":
         clips = held_out_clips(args.data, "paper")

@@ -20,11 +20,13 @@ def _export(args: argparse.Namespace, result: Any) -> None:
     from evp_studio.eval.landmark_prediction import evaluate_landmark_prediction  # noqa: PLC0415
     from evp_studio.jobs import run_job  # noqa: PLC0415
     from evp_studio.models.audio2landmark_io import export_landmark_weights  # noqa: PLC0415
-    from evp_studio.train import load_checkpoint  # noqa: PLC0415
-    from evp_studio.train.manifest import command_line, write_weights_manifest  # noqa: PLC0415
+    from evp_studio.train.manifest import (
+        checkpoint_meta,
+        command_line,
+        write_weights_manifest,
+    )  # noqa: PLC0415
 
-    state = load_checkpoint(result.checkpoint)
-    meta: dict[str, Any] = {k: state.get(k) for k in ("config", "data", "git_revision", "metrics")}
+    meta = checkpoint_meta(result.checkpoint)
     metrics: dict[str, Any] = {"steps": result.steps, "last_epoch_losses": result.last_losses}
     if args.split == "paper":
         report = run_job(
@@ -48,7 +50,7 @@ def _export(args: argparse.Namespace, result: Any) -> None:
 
 
 def _cmd_landmarks(args: argparse.Namespace) -> int:
-    from evp_studio.cli_data import print_progress  # noqa: PLC0415
+    from evp_studio.cli_data import print_progress, print_trained  # noqa: PLC0415
     from evp_studio.jobs import run_job  # noqa: PLC0415
     from evp_studio.train.landmarks import LandmarkTrainConfig, train_landmarks  # noqa: PLC0415
 
@@ -74,11 +76,7 @@ def _cmd_landmarks(args: argparse.Namespace) -> int:
         train_landmarks(args.data, args.out, config, resume=not args.restart),
         on_progress=print_progress,
     )
-    losses = ", ".join(f"{k} {v:.3g}" for k, v in result.last_losses.items())
-    sys.stdout.write(
-        f"trained {result.epochs} epochs ({result.steps} steps); last epoch: {losses}; "
-        f"checkpoint {result.checkpoint}\n"
-    )
+    print_trained(result)
     if args.export is not None:
         _export(args, result)
     return 0

@@ -23,8 +23,6 @@ pipeline encodes speech with ``LandmarkPredictor.encoder`` (wrap it in
 from __future__ import annotations
 
 import dataclasses
-import pickle
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +34,13 @@ import torch
 from evp_studio.errors import InvalidInputError
 from evp_studio.models.audio2landmark import Audio2Landmark, Audio2LandmarkConfig
 from evp_studio.models.disentangle import DisentangleModel
-from evp_studio.models.io import LoadedDisentangle, model_from_state
+from evp_studio.models.io import (
+    LoadedDisentangle,
+    category_codes_from,
+    checked_tensors,
+    inference_state,
+    model_from_state,
+)
 from evp_studio.project import EMOTIONS
 from evp_studio.train.checkpoint import load_checkpoint, save_checkpoint
 
@@ -45,7 +49,6 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "LandmarkPredictor",
     "LoadedAudio2Landmark",
-    "encoder_state",
     "example_landmarks",
     "export_landmark_weights",
     "load_audio2landmark",
@@ -57,7 +60,6 @@ FORMAT_VERSION = 1
 DEFAULT_WEIGHTS = "audio2landmark-small"
 DEFAULT_SEQ_LEN = 32
 _BASIS = ("basis_mean", "basis", "code_mean", "code_scale")  # kept float32
-_DECODER = "decoder."  # the disentanglement decoder D, not needed at inference
 
 
 @dataclass(frozen=True)
@@ -97,17 +99,7 @@ def _model_from(state: Mapping[str, Any], where: str) -> Audio2Landmark:
             f"{where}: not a {config.size} audio-to-landmark model: {len(missing)} missing "
             f"and {len(extra)} unexpected weights ({listed} ...)"
         )
-    for key, value in weights.items():
-        if not isinstance(value, torch.Tensor):
-            raise InvalidInputError(f"{where}: weight {key!r} is not a tensor")
-        if tuple(value.shape) != tuple(expected[key].shape):
-            raise InvalidInputError(
-                f"{where}: weight {key!r} has shape {tuple(value.shape)}, a {config.size} "
-                f"model needs {tuple(expected[key].shape)} (a model of another size?)"
-            )
-        if not bool(torch.isfinite(value).all()):
-            raise InvalidInputError(f"{where}: weight {key!r} holds NaN or infinite values")
-    model.load_state_dict({k: v.float() for k, v in weights.items()})
+    model.load_state_dict(checked_tensors(weights, expected, where, config.size))
     return model.eval()
 
 
@@ -117,18 +109,9 @@ def _encoder_from(raw: Any, where: str) -> LoadedDisentangle | None:
     if not isinstance(raw, Mapping):
         raise InvalidInputError(f"{where}: 'encoder' must be a dict or None")
     model, has_decoder = model_from_state(raw, f"{where} (encoder)")
-    codes = raw.get("category_codes")
-    if codes is not None:
-        codes = np.asarray(torch.as_tensor(codes).float().numpy(), dtype=np.float32)
-        present = ~np.isnan(codes).all(axis=1)
-        if (
-            codes.shape != (len(EMOTIONS), model.config.emotion_dim)
-            or not np.isfinite(codes[present]).all()
-        ):
-            raise InvalidInputError(
-                f"{where}: the encoder's 'category_codes' has shape {codes.shape} or holds "
-                f"non-finite values; expected ({len(EMOTIONS)}, {model.config.emotion_dim})"
-            )
+    codes = category_codes_from(
+        raw.get("category_codes"), model.config.emotion_dim, f"{where} (encoder)"
+    )
     meta = {k: v for k, v in raw.items() if k not in ("model", "category_codes")}
     return LoadedDisentangle(model, codes, has_decoder, meta, None)
 
@@ -154,10 +137,7 @@ def load_audio2landmark(path: str | Path) -> LoadedAudio2Landmark:
     """
     path = Path(path)
     where = str(path)
-    try:
-        state = load_checkpoint(path)
-    except (pickle.UnpicklingError, struct.error) as e:  # not caught by load_checkpoint
-        raise InvalidInputError(f"cannot read checkpoint {path}: not a model file ({e})") from e
+    state = load_checkpoint(path)
     if state.get("format") != FORMAT:
         raise InvalidInputError(
             f"{where}: format {state.get('format')!r} is not an audio-to-landmark model"
@@ -184,40 +164,6 @@ def load_audio2landmark(path: str | Path) -> LoadedAudio2Landmark:
     skip = ("model", "optimizer", "encoder", "seq_len")
     meta = {k: v for k, v in state.items() if k not in skip}
     return LoadedAudio2Landmark(model, encoder, seq_len, meta, path)
-
-
-def encoder_state(
-    model: DisentangleModel, category_codes: np.ndarray | torch.Tensor | None, *, half: bool
-) -> dict[str, Any]:
-    """The inference part (Ec, Ee, Ce) of a speech encoder as a plain dict (module docstring).
-
-    Parameters
-    ----------
-    model
-        The encoder (its decoder D is left out).
-    category_codes
-        (8, emotion_dim) per-emotion mean codes, or None.
-    half
-        Store weights as float16.
-
-    Returns
-    -------
-    dict
-        ``model_config``, ``model`` and ``category_codes`` (float32 tensor or None).
-    """
-    weights = {
-        k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
-        for k, v in model.state_dict().items()
-        if not k.startswith(_DECODER)
-    }
-    codes = None
-    if category_codes is not None:
-        codes = torch.as_tensor(np.asarray(category_codes, dtype=np.float32))
-    return {
-        "model_config": dataclasses.asdict(model.config),
-        "model": weights,
-        "category_codes": codes,
-    }
 
 
 def landmark_state(model: Audio2Landmark, *, half: bool) -> dict[str, torch.Tensor]:
@@ -268,7 +214,7 @@ def save_landmark_weights(
         "model_config": dataclasses.asdict(model.config),
         "model": landmark_state(model, half=half),
         "seq_len": int(seq_len),
-        "encoder": None if encoder is None else encoder_state(encoder, category_codes, half=half),
+        "encoder": None if encoder is None else inference_state(encoder, category_codes, half=half),
         "emotions": list(EMOTIONS),
         **meta,
     }

@@ -36,6 +36,9 @@ from evp_studio.train.checkpoint import load_checkpoint, save_checkpoint
 __all__ = [
     "FORMAT",
     "LoadedDisentangle",
+    "category_codes_from",
+    "checked_tensors",
+    "inference_state",
     "load_disentangle",
     "model_from_state",
     "save_inference_weights",
@@ -112,22 +115,51 @@ def model_from_state(state: Mapping[str, Any], where: str) -> tuple[DisentangleM
         )
     if any(k.startswith(_DECODER) for k in weights) and not has_decoder:
         raise InvalidInputError(f"{where}: the decoder's weights are incomplete")
+    model.load_state_dict(checked_tensors(weights, expected, where, config.size), strict=False)
+    return model.eval(), has_decoder
+
+
+def checked_tensors(
+    weights: Mapping[str, Any], expected: Mapping[str, torch.Tensor], where: str, size: str
+) -> dict[str, torch.Tensor]:
+    """Check every weight of a file against a model's state_dict; return them as float32.
+
+    Parameters
+    ----------
+    weights
+        The file's weights (keys already checked against ``expected``).
+    expected
+        The state_dict of the model they are for.
+    where
+        Names the file in error messages.
+    size
+        The model's size name, for the shape message.
+
+    Returns
+    -------
+    dict
+        The weights, floating-point ones converted to float32.
+
+    Raises
+    ------
+    InvalidInputError
+        When a value is not a tensor, has another shape, or holds NaN or infinite values.
+    """
     for key, value in weights.items():
         if not isinstance(value, torch.Tensor):
             raise InvalidInputError(f"{where}: weight {key!r} is not a tensor")
         if tuple(value.shape) != tuple(expected[key].shape):
             raise InvalidInputError(
-                f"{where}: weight {key!r} has shape {tuple(value.shape)}, a {config.size} "
+                f"{where}: weight {key!r} has shape {tuple(value.shape)}, a {size} "
                 f"model needs {tuple(expected[key].shape)} (a model of another size?)"
             )
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
             raise InvalidInputError(f"{where}: weight {key!r} holds NaN or infinite values")
-    converted = {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
-    model.load_state_dict(converted, strict=False)
-    return model.eval(), has_decoder
+    return {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
 
 
-def _codes_from(raw: Any, emotion_dim: int, where: str) -> np.ndarray | None:
+def category_codes_from(raw: Any, emotion_dim: int, where: str) -> np.ndarray | None:
+    """Check a file's (8, emotion_dim) category codes (NaN rows allowed); None passes."""
     if raw is None:
         return None
     codes = np.asarray(raw.float().numpy() if isinstance(raw, torch.Tensor) else raw, np.float32)
@@ -180,9 +212,44 @@ def load_disentangle(path: str | Path) -> LoadedDisentangle:
             f"{list(EMOTIONS)}"
         )
     model, has_decoder = model_from_state(state, where)
-    codes = _codes_from(state.get("category_codes"), model.config.emotion_dim, where)
+    codes = category_codes_from(state.get("category_codes"), model.config.emotion_dim, where)
     meta = {k: v for k, v in state.items() if k not in ("model", "optimizer", "category_codes")}
     return LoadedDisentangle(model, codes, has_decoder, meta, path)
+
+
+def inference_state(
+    model: DisentangleModel, category_codes: np.ndarray | torch.Tensor | None, *, half: bool
+) -> dict[str, Any]:
+    """The inference part (Ec, Ee, Ce) of a model as plain data, the decoder left out.
+
+    Parameters
+    ----------
+    model
+        The trained model.
+    category_codes
+        (8, emotion_dim) mean emotion code per category, or None.
+    half
+        Store floating-point weights as float16.
+
+    Returns
+    -------
+    dict
+        ``model_config``, ``model`` (weights on the CPU) and ``category_codes`` (float32
+        tensor or None).
+    """
+    weights = {
+        k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
+        for k, v in model.state_dict().items()
+        if not k.startswith(_DECODER)
+    }
+    codes = None
+    if category_codes is not None:
+        codes = torch.as_tensor(np.asarray(category_codes, dtype=np.float32))
+    return {
+        "model_config": dataclasses.asdict(model.config),
+        "model": weights,
+        "category_codes": codes,
+    }
 
 
 def save_inference_weights(
@@ -213,20 +280,10 @@ def save_inference_weights(
     ExportError
         When the file cannot be written.
     """
-    weights = {
-        k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
-        for k, v in model.state_dict().items()
-        if not k.startswith(_DECODER)
-    }
-    codes = None
-    if category_codes is not None:
-        codes = torch.as_tensor(np.asarray(category_codes, dtype=np.float32))
     state = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "model_config": dataclasses.asdict(model.config),
-        "model": weights,
-        "category_codes": codes,
+        **inference_state(model, category_codes, half=half),
         "emotions": list(EMOTIONS),
         **meta,
     }

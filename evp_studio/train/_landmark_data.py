@@ -36,6 +36,7 @@ from evp_studio.errors import InvalidInputError
 from evp_studio.geometry import to_canonical
 from evp_studio.models import DisentangleModel
 from evp_studio.project import EMOTIONS
+from evp_studio.train.disentangle import mean_emotion_codes
 from evp_studio.train.pairs import _clip_mfcc
 
 log = logging.getLogger(__name__)
@@ -175,15 +176,8 @@ def category_means(
     encoder: DisentangleModel, series: Sequence[ClipSeries], device: str
 ) -> np.ndarray:
     """(8, d_e) mean emotion code per category over every frame; NaN rows for absent ones."""
-    d_c, d_e = encoder.config.content_dim, encoder.config.emotion_dim
-    sums = np.zeros((len(EMOTIONS), d_e))
-    counts = np.zeros(len(EMOTIONS))
-    for s in series:
-        codes = encode_windows(encoder, s.windows, device)[:, d_c:]
-        sums[s.clip.label] += codes.sum(axis=0)
-        counts[s.clip.label] += codes.shape[0]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (sums / counts[:, None]).astype(np.float32)
+    labelled = ((s.clip.label, s.windows) for s in series)
+    return mean_emotion_codes(encoder, labelled, device).numpy()
 
 
 class SequenceDataset(Dataset[SequenceItem]):

@@ -11,6 +11,7 @@ import csv
 import logging
 import os
 import pickle
+import struct
 import subprocess
 import uuid
 from collections.abc import Collection, Mapping, Sequence
@@ -115,7 +116,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as e:
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError, struct.error) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InvalidInputError(f"cannot read checkpoint {path}: {first}") from e
     if not isinstance(state, dict):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,15 +194,17 @@ def _weights(config: DisentangleTrainConfig) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def category_codes(model: DisentangleModel, ds: PairDataset, device: str) -> torch.Tensor:
-    """Return the mean emotion code of each category over the dataset's windows.
+def mean_emotion_codes(
+    model: DisentangleModel, labelled: Iterable[tuple[int, np.ndarray]], device: str
+) -> torch.Tensor:
+    """Return the mean emotion code Ee(x) of each category over labelled windows.
 
     Parameters
     ----------
     model
-        The trained model (put in eval mode here).
-    ds
-        The pair dataset; every aligned clip's windows count once.
+        The encoder (put in eval mode here).
+    labelled
+        ``(label, (N, 28, 12) windows)`` per clip; every window counts once.
     device
         Torch device.
 
@@ -213,12 +216,17 @@ def category_codes(model: DisentangleModel, ds: PairDataset, device: str) -> tor
     model.eval()
     sums = torch.zeros(len(EMOTIONS), model.config.emotion_dim, dtype=torch.float64)
     counts = torch.zeros(len(EMOTIONS), dtype=torch.float64)
-    for label, windows in ds.source_windows():
+    for label, windows in labelled:
         for start in range(0, windows.shape[0], 256):
             x = torch.from_numpy(windows[start : start + 256]).unsqueeze(1).to(device)
             sums[label] += model.encode_emotion(x).double().sum(0).cpu()
             counts[label] += x.shape[0]
     return (sums / counts.unsqueeze(1)).float()  # 0 / 0 -> NaN for absent emotions
+
+
+def category_codes(model: DisentangleModel, ds: PairDataset, device: str) -> torch.Tensor:
+    """:func:`mean_emotion_codes` over a pair dataset (every aligned clip's windows once)."""
+    return mean_emotion_codes(model, ds.source_windows(), device)
 
 
 def train_disentangle(

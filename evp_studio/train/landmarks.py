@@ -49,10 +49,9 @@ from evp_studio.models.audio2landmark import Audio2Landmark, Audio2LandmarkConfi
 from evp_studio.models.audio2landmark_io import (
     FORMAT,
     FORMAT_VERSION,
-    encoder_state,
     landmark_state,
 )
-from evp_studio.models.io import load_disentangle, model_from_state
+from evp_studio.models.io import inference_state, load_disentangle, model_from_state
 from evp_studio.paths import cache_dir
 from evp_studio.project import EMOTIONS
 from evp_studio.train._landmark_data import (
@@ -434,7 +433,7 @@ class _Run:
         if self.rank != 0:
             return
         write_loss_rows(self.out / LOSSES, LANDMARK_LOSS_COLUMNS, self.rows)
-        encoder = encoder_state(self.encoder, self.codes, half=False)
+        encoder = inference_state(self.encoder, self.codes, half=False)
         encoder.update(source=self.source, finetuned=self.config.finetune_encoders)
         state = {
             "format": FORMAT,

@@ -17,7 +17,7 @@ from typing import Any
 from evp_studio.fileio import atomic_write_text
 from evp_studio.weights import file_sha256
 
-__all__ = ["command_line", "write_weights_manifest"]
+__all__ = ["checkpoint_meta", "command_line", "write_weights_manifest"]
 
 #: argparse fields that are not options of the training command itself
 _NOT_OPTIONS = frozenset({"func", "command", "verb", "verbose", "export"})
@@ -50,6 +50,25 @@ def command_line(words: Iterable[str], args: argparse.Namespace) -> str:
         else:
             out += [flag, str(value)]
     return shlex.join(out)
+
+
+def checkpoint_meta(path: str | Path) -> dict[str, Any]:
+    """The plain data of a training checkpoint a manifest records.
+
+    Parameters
+    ----------
+    path
+        The run's ``checkpoint.pt``.
+
+    Returns
+    -------
+    dict
+        ``config``, ``data``, ``git_revision`` and ``metrics`` (None when absent).
+    """
+    from evp_studio.train.checkpoint import load_checkpoint  # noqa: PLC0415 - imports torch
+
+    state = load_checkpoint(path)
+    return {k: state.get(k) for k in ("config", "data", "git_revision", "metrics")}
 
 
 def write_weights_manifest(

@@ -368,7 +368,7 @@ def test_background_has_edges_outside_the_face() -> None:
 
 
 def test_dlib_finds_the_rendered_faces() -> None:
-    dlib = pytest.importorskip("dlib")
+    import dlib  # noqa: PLC0415 - a pinned dependency (dlib-bin)
     detector = dlib.get_frontal_face_detector()
     rng = np.random.default_rng(11)
     track = F.mouth_track(SENTENCE, 38, FPS)

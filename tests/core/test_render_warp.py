@@ -167,7 +167,8 @@ def test_small_jitter_and_smooth_opening_give_small_changes(synth: Clip) -> None
         for t in range(1, 30)
         if None not in choices[t - 1 : t + 1] and choices[t] != choices[t - 1]
     ]
-    assert 1 <= len(switch_at) and np.all(np.diff(switch_at) >= r.config.crossfade_frames)
+    assert switch_at, "the mouth bank entry never changed: the test does not exercise switching"
+    assert np.all(np.diff(switch_at) >= r.config.crossfade_frames)
 
 
 def test_bad_landmarks_never_crash(synth: Clip) -> None:

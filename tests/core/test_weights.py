@@ -92,11 +92,11 @@ def test_real_bundled_emotion_classifier_matches_its_manifest() -> None:
     assert weights.file_sha256(path) == manifest["sha256"]
 
 
-def test_real_bundled_disentangle_small_matches_its_manifest() -> None:
-    if not resource_path("models/disentangle_small.pt").is_file():
-        pytest.skip("resources/models/disentangle_small.pt is not trained yet")
-    path = weights.resolve("disentangle-small")
-    assert weights.file_sha256(path) == weights.REGISTRY["disentangle-small"].expected_sha256()
+@pytest.mark.parametrize("name", ["disentangle-small", "audio2landmark-small"])
+def test_real_bundled_weights_match_their_manifests(name: str) -> None:
+    path = weights.resolve(name)
+    assert path == resource_path(f"models/{weights.REGISTRY[name].filename}")
+    assert weights.file_sha256(path) == weights.REGISTRY[name].expected_sha256()
 
 
 def test_missing_everywhere_names_file_folders_and_remedy(resources: Path) -> None:
