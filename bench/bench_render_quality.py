@@ -75,12 +75,19 @@ def mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.mean([min(r[k], 99.0) for r in rows])) for k in keys}
 
 
-def train_neural(video: Path, landmarks: Any, preset: str, steps: int, out: Path) -> dict:
+def train_neural(
+    video: Path, landmarks: Any, preset: str, steps: int, out: Path, rollout: int = 3
+) -> dict:
     """Train a renderer; return its checkpoint and timings (seconds per step)."""
     from evp_studio.train.renderer import RendererTrainConfig, train_renderer  # noqa: PLC0415
 
     config = RendererTrainConfig(
-        preset=preset, steps=steps, preview_every=steps, checkpoint_every=steps, device="cpu"
+        preset=preset,
+        steps=steps,
+        preview_every=steps,
+        checkpoint_every=steps,
+        device="cpu",
+        rollout=rollout,
     )
     stamps: list[float] = []
 
@@ -117,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--neural-checkpoint", type=Path)
     ap.add_argument("--train-neural-steps", type=int, default=0)
     ap.add_argument("--preset", default="fast", choices=("tiny", "fast", "quality"))
+    ap.add_argument("--rollout", type=int, default=3, help="1: teacher forcing")
     ap.add_argument("--train-dir", type=Path, help="where a trained renderer goes (default tmp)")
     ap.add_argument("--per-frame", action="store_true", help="print every held-out frame")
     ap.add_argument("--json", type=Path)
@@ -175,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.train_neural_steps > 0:
             with tempfile.TemporaryDirectory(prefix="evp_bench_rq_") as tmp:
                 out = args.train_dir or Path(tmp) / "renderer"
-                info = train_neural(args.video, track, args.preset, args.train_neural_steps, out)
+                info = train_neural(
+                    args.video, track, args.preset, args.train_neural_steps, out, args.rollout
+                )
                 report["training"] = info
                 _say(
                     f"trained {info['preset']} renderer: {info['steps']} steps, batch "

@@ -151,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--neural-checkpoint",
         type=Path,
-        help="renderer trained on this target (evp-studio train renderer), for --renderer neural",
+        help="renderer trained on this target (evp-studio train renderer: its checkpoint.pt "
+        "or the file --export wrote), for --renderer neural",
     )
     render.add_argument("--device", default="cpu", help="cpu or cuda (neural renderer)")
     render.set_defaults(func=_cmd_render)
@@ -168,6 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except (EvpError, OSError) as exc:
         # Cancelled, bad input, a missing model, a full disk: one line, no traceback.
+        from evp_studio.cli_data import end_progress_line  # noqa: PLC0415
+
+        end_progress_line()
         sys.stderr.write(f"evp-studio: error: {exc}\n")
         return EXIT_USAGE
 

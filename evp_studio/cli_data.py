@@ -36,6 +36,13 @@ def print_progress(p: Progress) -> None:
             _open_line.clear()
 
 
+def end_progress_line() -> None:
+    """Finish a progress line left open (before an error message is printed)."""
+    if _open_line:
+        sys.stderr.write("\n")
+        _open_line.clear()
+
+
 def print_trained(result: Any) -> None:
     """One line on stdout about a finished training run (epochs, steps, losses, file)."""
     losses = ", ".join(f"{k} {v:.3g}" for k, v in result.last_losses.items())

@@ -26,6 +26,34 @@ def progress_with_eta() -> Callable[[Progress], None]:
     return show
 
 
+def _export(args: argparse.Namespace, checkpoint: Path) -> None:
+    """Write the float16 generator-only file and its manifest."""
+    from evp_studio.render.neural import export_renderer  # noqa: PLC0415
+    from evp_studio.train.checkpoint import load_checkpoint  # noqa: PLC0415
+    from evp_studio.train.manifest import command_line, write_weights_manifest  # noqa: PLC0415
+
+    state = load_checkpoint(checkpoint)
+    command = command_line(("evp-studio", "train", "renderer"), args)
+    args.export.parent.mkdir(parents=True, exist_ok=True)
+    export_renderer(checkpoint, args.export, command=command)
+    meta = {
+        "config": state.get("config"),
+        "data": state.get("video"),
+        "git_revision": state.get("git_revision"),
+    }
+    metrics = {"steps": state.get("step"), **(state.get("metrics") or {})}
+    manifest = write_weights_manifest(
+        args.export,
+        model=f"neural renderer ({state.get('config', {}).get('preset')}, float16 generator) "
+        "for one target video",
+        data_root=args.video,
+        command=command,
+        meta=meta,
+        metrics=metrics,
+    )
+    sys.stdout.write(f"exported {args.export} (manifest {manifest})\n")
+
+
 def _cmd_renderer(args: argparse.Namespace) -> int:
     from evp_studio.jobs import run_job  # noqa: PLC0415
     from evp_studio.train.renderer import RendererTrainConfig, train_renderer  # noqa: PLC0415
@@ -41,6 +69,8 @@ def _cmd_renderer(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
         amp=amp,
+        rollout=args.rollout,
+        rollout_ramp=args.rollout_ramp,
     )
     result = run_job(
         train_renderer(args.video, args.out, config, resume=not args.restart),
@@ -51,6 +81,8 @@ def _cmd_renderer(args: argparse.Namespace) -> int:
         f"trained {result.steps} steps; held-out PSNR {held.get('psnr')} dB, SSIM "
         f"{held.get('ssim')} over {held.get('frames')} frames; checkpoint {result.checkpoint}\n"
     )
+    if args.export is not None:
+        _export(args, result.checkpoint)
     return 0
 
 
@@ -63,9 +95,9 @@ def add_renderer_train_command(verbs: argparse._SubParsersAction) -> None:  # ty
     p.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, previews)")
     p.add_argument(
         "--preset",
-        choices=("fast", "quality"),
+        choices=("fast", "quality", "tiny"),
         default="fast",
-        help="fast: 256 px; quality: 512 px",
+        help="fast: 256 px; quality: 512 px; tiny: 64 px, for trying the pipeline out",
     )
     p.add_argument("--steps", type=int, default=20_000)
     p.add_argument("--batch-size", type=int, default=4)
@@ -76,4 +108,22 @@ def add_renderer_train_command(verbs: argparse._SubParsersAction) -> None:  # ty
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    p.add_argument(
+        "--rollout",
+        type=int,
+        default=3,
+        help="longest generated sequence the generator is trained on (1: teacher forcing)",
+    )
+    p.add_argument(
+        "--rollout-ramp",
+        type=float,
+        default=0.5,
+        help="fraction of the steps over which the sequence grows from 1 to --rollout",
+    )
+    p.add_argument(
+        "--export",
+        type=Path,
+        help="also write the float16 generator-only file here (what `render --neural-checkpoint`"
+        " needs), with a manifest <stem>.json",
+    )
     p.set_defaults(func=_cmd_renderer)

@@ -36,6 +36,7 @@ N_FILTERS = 26  # mel filters
 N_FFT = 512  # FFT size, samples (frames are zero padded from 400 to 512)
 PREEMPHASIS = 0.97  # pre-emphasis coefficient
 CEP_LIFTER = 22  # cepstral lifter parameter L
+_BLOCK_FRAMES = 4096  # MFCC frames per block (41 s of audio; 8 MB of float64 frames)
 _EPS = float(np.finfo(float).eps)  # replaces exact zeros before log (python_speech_features)
 
 
@@ -89,13 +90,10 @@ def _lifter() -> np.ndarray:
     return lift
 
 
-def _emphasised_frames(x: np.ndarray, frame_len: int, step: int) -> np.ndarray:
-    """Pre-emphasise ``x`` and frame it like ``sigproc.framesig``, zero padded to ``N_FFT``.
+def _emphasised(x: np.ndarray, frame_len: int, step: int) -> tuple[np.ndarray, int]:
+    """Pre-emphasise ``x`` like ``sigproc.framesig``'s input; return it and the frame count.
 
     The tail is zero padded to a whole number of frames, as python_speech_features does.
-    Returns a ``(T, N_FFT)`` float64 array ready for ``rfft`` without a further copy; columns
-    past ``frame_len`` are zero (what ``rfft(frames, N_FFT)`` pads), and frames longer than
-    ``N_FFT`` are truncated (what it truncates).
     """
     n = x.shape[0]
     n_frames = 1 if n <= frame_len else 1 + -(-(n - frame_len) // step)  # ceil division
@@ -103,9 +101,21 @@ def _emphasised_frames(x: np.ndarray, frame_len: int, step: int) -> np.ndarray:
     emphasised[0] = x[0]
     np.multiply(x[:-1], -PREEMPHASIS, out=emphasised[1:n])
     emphasised[1:n] += x[1:]  # y[n] = x[n] - 0.97 x[n - 1], same rounding as the reference
-    framed = sliding_window_view(emphasised, frame_len)[::step]  # (T, frame_len) view
+    return emphasised, n_frames
+
+
+def _frame_block(
+    emphasised: np.ndarray, first: int, stop: int, frame_len: int, step: int
+) -> np.ndarray:
+    """Frames ``first .. stop-1`` of the emphasised signal, zero padded to ``N_FFT``.
+
+    Returns a ``(stop - first, N_FFT)`` float64 array ready for ``rfft`` without a further
+    copy; columns past ``frame_len`` are zero (what ``rfft(frames, N_FFT)`` pads), and frames
+    longer than ``N_FFT`` are truncated (what it truncates).
+    """
+    framed = sliding_window_view(emphasised, frame_len)[first * step : stop * step : step]
     width = min(frame_len, N_FFT)
-    out = np.empty((n_frames, N_FFT), dtype=np.float64)
+    out = np.empty((stop - first, N_FFT), dtype=np.float64)
     out[:, :width] = framed[:, :width]
     out[:, width:] = 0.0
     return out
@@ -154,22 +164,33 @@ def mfcc(signal: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 
 
 def _mfcc(x: np.ndarray, sample_rate: int) -> np.ndarray:
-    """:func:`mfcc` of a checked, non-empty, finite 1-D float64 signal."""
+    """:func:`mfcc` of a checked, non-empty, finite 1-D float64 signal.
+
+    Frames are processed in blocks of ``_BLOCK_FRAMES``, so that the float64 spectra of long
+    speech (10 minutes: 60,000 frames) never sit in memory at once; every frame's result is
+    the same as in one block.
+    """
     frame_len = _round_half_up(WIN_LENGTH_S * sample_rate)
     step = _round_half_up(WIN_STEP_S * sample_rate)
-    frames = _emphasised_frames(x, frame_len, step)  # (T, 512)
-    spectrum = scipy.fft.rfft(frames, axis=1)  # (T, 257) complex128
-    power = spectrum.real**2  # (T, 257) |X|^2 / N_FFT, built in place
-    power += spectrum.imag**2
-    power *= 1.0 / N_FFT
-    energy = power.sum(axis=1)  # (T,) total (unwindowed) frame energy
-    energy[energy == 0] = _EPS
-    mel = power @ mel_filterbank(sample_rate)  # (T, 26)
-    mel[mel == 0] = _EPS
-    cepstra = scipy.fft.dct(np.log(mel), type=2, axis=1, norm="ortho")[:, :N_MFCC]  # (T, 13)
-    cepstra *= _lifter()
-    cepstra[:, 0] = np.log(energy)
-    return cepstra.astype(np.float32)
+    emphasised, n_frames = _emphasised(x, frame_len, step)
+    bank = mel_filterbank(sample_rate)
+    out = np.empty((n_frames, N_MFCC), dtype=np.float32)
+    for first in range(0, n_frames, _BLOCK_FRAMES):
+        stop = min(n_frames, first + _BLOCK_FRAMES)
+        frames = _frame_block(emphasised, first, stop, frame_len, step)  # (B, 512)
+        spectrum = scipy.fft.rfft(frames, axis=1)  # (B, 257) complex128
+        power = spectrum.real**2  # (B, 257) |X|^2 / N_FFT, built in place
+        power += spectrum.imag**2
+        power *= 1.0 / N_FFT
+        energy = power.sum(axis=1)  # (B,) total (unwindowed) frame energy
+        energy[energy == 0] = _EPS
+        mel = power @ bank  # (B, 26)
+        mel[mel == 0] = _EPS
+        cepstra = scipy.fft.dct(np.log(mel), type=2, axis=1, norm="ortho")[:, :N_MFCC]
+        cepstra *= _lifter()
+        cepstra[:, 0] = np.log(energy)
+        out[first:stop] = cepstra
+    return out
 
 
 def padded_mfcc(audio: np.ndarray) -> np.ndarray:

@@ -291,6 +291,9 @@ def example_landmarks(canonical: np.ndarray) -> np.ndarray:
     return pts[good].mean(axis=0).astype(np.float32)
 
 
+_CHUNK_BATCH = 64  # chunks per model call: bounds memory on long speech (10 min: 940 chunks)
+
+
 def _chunk_starts(n: int, chunk: int) -> list[int]:
     """Starts of chunks of ``chunk`` frames, hop chunk // 2, the last one ending at ``n``."""
     if n <= chunk:
@@ -382,6 +385,20 @@ class LandmarkPredictor:
                 raise InvalidInputError(f"predict: {name} holds NaN or infinite values")
 
     @torch.inference_mode()
+    def _run(
+        self,
+        content: np.ndarray,
+        emotion: np.ndarray,
+        identity: np.ndarray,
+        starts: list[int],
+        span: int,
+    ) -> np.ndarray:
+        """The model on the chunks starting at ``starts``, as one batch."""
+        c = torch.from_numpy(np.stack([content[s : s + span] for s in starts])).to(self.device)
+        e = torch.from_numpy(np.stack([emotion[s : s + span] for s in starts])).to(self.device)
+        ident = torch.from_numpy(identity)[None].expand(len(starts), -1, -1).to(self.device)
+        return self.model(c, e, ident).float().cpu().numpy()
+
     def predict(
         self,
         content: np.ndarray,
@@ -420,10 +437,12 @@ class LandmarkPredictor:
         n, size = content.shape[0], max(2, chunk or self.loaded.seq_len)
         starts = _chunk_starts(n, size)
         span = min(n, size)
-        c = torch.from_numpy(np.stack([content[s : s + span] for s in starts])).to(self.device)
-        e = torch.from_numpy(np.stack([emotion[s : s + span] for s in starts])).to(self.device)
-        ident = torch.from_numpy(identity)[None].expand(len(starts), -1, -1).to(self.device)
-        pred = self.model(c, e, ident).float().cpu().numpy()  # (n_chunks, span, 68, 2)
+        pred = np.concatenate(  # (n_chunks, span, 68, 2)
+            [
+                self._run(content, emotion, identity, starts[b : b + _CHUNK_BATCH], span)
+                for b in range(0, len(starts), _CHUNK_BATCH)
+            ]
+        )
         if len(starts) == 1:
             return pred[0]
         ramp = np.minimum(np.arange(1, span + 1), np.arange(span, 0, -1)).astype(np.float32)

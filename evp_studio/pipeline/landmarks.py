@@ -280,18 +280,29 @@ def silence_mask(
     alone[:-1] &= ~voiced[1:]
     voiced &= ~alone
     if hold_frames > 0 and voiced.any():
-        idx = np.flatnonzero(voiced)
-        near = np.abs(np.arange(n_frames)[:, None] - idx[None, :]).min(axis=1)
-        voiced = near <= hold_frames
+        voiced = _distance_to_true(voiced) <= hold_frames
     for start, stop, value in _runs(voiced):
         inner = 0 < start and stop < n_frames  # silence at the ends closes at any length
         if not value and inner and stop - start < min_silence_frames:
             voiced[start:stop] = True
     if not voiced.any():
         return np.ones(n_frames, np.float32)
-    idx = np.flatnonzero(voiced)
-    dist = np.abs(np.arange(n_frames)[:, None] - idx[None, :]).min(axis=1)
+    dist = _distance_to_true(voiced)
     return np.clip(dist / (max(0, ramp_frames) + 1), 0.0, 1.0).astype(np.float32)
+
+
+def _distance_to_true(mask: np.ndarray) -> np.ndarray:
+    """``(T,)`` int64 distance in frames from each frame to the nearest True one (some True).
+
+    Linear time and memory: the index of the last True at or before each frame and of the
+    next True at or after it, by running maximum / minimum (10 minutes are 15,000 frames).
+    """
+    n = mask.size
+    idx = np.arange(n, dtype=np.int64)
+    far = 2 * n + 1
+    before = np.maximum.accumulate(np.where(mask, idx, -far))
+    after = np.minimum.accumulate(np.where(mask, idx, far)[::-1])[::-1]
+    return np.minimum(idx - before, after - idx)
 
 
 def closed_mouth_frame(pred: np.ndarray) -> np.ndarray:

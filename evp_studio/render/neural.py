@@ -15,6 +15,7 @@ Public API::
     crop_landmarks(landmarks, box, size) -> (..., 68, 2) float32
     paste_crop(frame, crop, box, feather=0.06) -> (H, W, 3) uint8
     NeuralRenderer.load(checkpoint, *, video_hash=None, device="cpu", preset=None)
+    export_renderer(checkpoint, out, **meta) -> out  (float16 generator only)
     renderer.stream(frames, guidance) -> Iterator[(H, W, 3) uint8]; renderer.warnings
 """
 
@@ -40,6 +41,7 @@ __all__ = [
     "crop_box",
     "crop_frame",
     "crop_landmarks",
+    "export_renderer",
     "generator_from_state",
     "paste_crop",
 ]
@@ -195,6 +197,59 @@ def _model_config(state: dict[str, Any], path: Path | str) -> RendererConfig:
     except (KeyError, TypeError, ValueError) as e:  # InvalidInputError is a ValueError
         raise InvalidInputError(f"{path}: not a usable renderer checkpoint ({e})") from e
     return config
+
+
+_EXPORTED = ("model_config", "video", "guidance", "config", "metrics", "git_revision", "step")
+
+
+def export_renderer(checkpoint: str | Path, out: str | Path, **meta: Any) -> Path:
+    """Write the inference file of a renderer training checkpoint: the generator only.
+
+    The discriminators and optimiser states are dropped and the generator's weights are
+    stored as float16 (they are cast back to float32 on load), which makes the file about a
+    sixth of the checkpoint. :meth:`NeuralRenderer.load` reads both kinds.
+
+    Parameters
+    ----------
+    checkpoint
+        A run's ``checkpoint.pt`` (:func:`evp_studio.train.renderer.train_renderer`).
+    out
+        The file to write, atomically.
+    **meta
+        Extra plain data to store (e.g. ``command``).
+
+    Returns
+    -------
+    Path
+        ``out``.
+
+    Raises
+    ------
+    InvalidInputError
+        When ``checkpoint`` is no usable renderer checkpoint.
+    ExportError
+        When ``out`` cannot be written.
+    """
+    from evp_studio.train.checkpoint import load_checkpoint, save_checkpoint  # noqa: PLC0415
+
+    path = Path(checkpoint)
+    state = load_checkpoint(path)
+    model = generator_from_state(state, path)  # validates before anything is written
+    weights = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    slim = {k: state[k] for k in _EXPORTED if k in state}
+    save_checkpoint(
+        Path(out),
+        {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            **slim,
+            "generator": weights,
+            "inference_only": True,
+            "source": str(path),
+            **meta,
+        },
+    )
+    return Path(out)
 
 
 class NeuralRenderer:

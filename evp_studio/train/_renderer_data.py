@@ -1,4 +1,4 @@
-"""Training data of the per-video renderer: face crops, landmarks in crop px, frame triples.
+"""Training data of the per-video renderer: face crops, landmarks in crop px, frame sequences.
 
 The crops of the whole video are decoded once into ``out_dir/data/frames_<size>.npy`` (a
 memory-mapped uint8 array, reused when the video and crop are unchanged), so that memory
@@ -69,10 +69,21 @@ class RendererData:
         """Number of frames."""
         return int(len(self.frames))
 
-    def train_targets(self) -> np.ndarray:
-        """Indices t of training triples (t-2, t-1, t), all inside the training part."""
-        t = np.arange(2, self.n_train)
-        return t[self.usable[t]]
+    def train_targets(self, rollout: int = 1) -> np.ndarray:
+        """Indices t of training sequences ending at frame t, all inside the training part.
+
+        Parameters
+        ----------
+        rollout
+            Frames generated per sequence: frames ``t - rollout - 1 .. t`` must be training
+            frames, and the face must be found in the ``rollout`` generated ones (their
+            guidance maps come from its landmarks).
+        """
+        t = np.arange(rollout + 1, self.n_train)
+        ok = np.ones(t.size, bool)
+        for back in range(rollout):
+            ok &= self.usable[t - back]
+        return t[ok]
 
     def summary(self) -> dict[str, Any]:
         """Plain-data description for the checkpoint."""
@@ -160,21 +171,32 @@ def prepare_data(
     )
 
 
-class TripleDataset(Dataset[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]):
-    """Items ``(guidance_t, prev = [frame t-1, frame t-2], frame t)``, frames in [-1, 1].
+class SequenceDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
+    """Items ``(guidance, frames)`` of the sequence ending at a target frame t.
 
-    The previous frames are the real ones (teacher forcing, see :mod:`evp_studio.train.renderer`).
+    ``guidance`` is ``(R, C, S, S)`` for frames ``t - R + 1 .. t`` and ``frames`` is
+    ``(R + 2, 3, S, S)`` in [-1, 1] for frames ``t - R - 1 .. t``, where ``R`` is the rollout:
+    the two real frames that start the sequence, then the R frames to generate. The trainer
+    uses the last ``L <= R`` of them (see :func:`evp_studio.train.renderer.rollout_inputs`);
+    with ``L = 1`` it is the teacher-forced triple ``(t-2, t-1) -> t``.
     """
 
-    def __init__(self, data: RendererData, guidance: GuidanceSource, targets: np.ndarray) -> None:
-        self.data, self.guidance, self.targets = data, guidance, np.asarray(targets)
+    def __init__(
+        self, data: RendererData, guidance: GuidanceSource, targets: np.ndarray, rollout: int = 1
+    ) -> None:
+        if rollout < 1:
+            raise InvalidInputError(f"rollout must be >= 1, got {rollout}")
+        self.data, self.guidance = data, guidance
+        self.targets, self.rollout = np.asarray(targets), rollout
 
     def __len__(self) -> int:
         return int(len(self.targets))
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        t = int(self.targets[i])
-        frames = np.asarray(self.data.frames[t - 2 : t + 1])
-        g = self.guidance.make(frames[2], self.data.landmarks[t])
-        x = to_tensor(frames)  # (3, 3, S, S): t-2, t-1, t
-        return torch.from_numpy(np.ascontiguousarray(g, np.float32)), torch.cat([x[1], x[0]]), x[2]
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        t, r = int(self.targets[i]), self.rollout
+        frames = np.asarray(self.data.frames[t - r - 1 : t + 1])
+        maps = [
+            self.guidance.make(frames[k + 2], self.data.landmarks[t - r + 1 + k]) for k in range(r)
+        ]
+        g = torch.from_numpy(np.ascontiguousarray(np.stack(maps), np.float32))
+        return g, to_tensor(frames)

@@ -5,11 +5,17 @@ preset's size, with guidance maps made from the video's own landmarks (so the ne
 guidance -> this person's frames). The last ``holdout`` (10 %) of the frames are never
 trained on; they give the preview images and the held-out PSNR/SSIM.
 
-Teacher forcing: a training item is the triple (t-2, t-1, t) and the generator's previous
-frames are the *real* frames t-1, t-2. At inference it is fed its own outputs
-(:class:`evp_studio.render.neural.NeuralRenderer`), so the held-out score is measured the
-same way: two real frames, then every frame generated from the previous generated ones.
-(vid2vid instead trains on generated sequences of growing length, ``n_frames_total``.)
+Generated sequences of growing length (vid2vid's ``n_frames_total``): at inference the
+generator is fed its own previous outputs (:class:`evp_studio.render.neural.NeuralRenderer`),
+so it is trained that way too. A training item is the sequence of frames t-R-1 .. t
+(``R = rollout``); at a step whose current length is L (:func:`rollout_length`: 1 at the
+start, growing linearly to R over the first ``rollout_ramp`` of the steps) the generator
+starts from the real frames t-L, t-L-1, generates frames t-L+1 .. t-1 from its own outputs
+without gradients, and the losses are taken on frame t, generated from two generated
+frames (:func:`rollout_inputs`). L = 1 is teacher forcing: the previous frames are real.
+The temporal discriminator sees (t-2, t-1, t) with the generated frames in the fake
+sequence. The held-out score is measured as inference runs: two real frames, then every
+frame generated from the previous generated ones.
 
 Losses per step (LSGAN by default, ``gan="hinge"`` for hinge; each D term is averaged over
 its scales)::
@@ -56,7 +62,7 @@ from evp_studio.render.neural import FORMAT, FORMAT_VERSION
 from evp_studio.train._renderer_data import (
     GuidanceSource,
     RendererData,
-    TripleDataset,
+    SequenceDataset,
     default_guidance,
     prepare_data,
 )
@@ -74,6 +80,8 @@ __all__ = [
     "RENDERER_LOSS_COLUMNS",
     "RendererTrainConfig",
     "RendererTrainResult",
+    "rollout_inputs",
+    "rollout_length",
     "train_renderer",
 ]
 
@@ -84,7 +92,16 @@ RENDERER_LOSS_COLUMNS = ("step", "epoch", "total", *TERMS)
 CHECKPOINT = "checkpoint.pt"
 LOSSES = "losses.csv"
 _RESUMABLE = frozenset(
-    {"steps", "device", "amp", "preview_every", "checkpoint_every", "eval_frames"}
+    {
+        "steps",
+        "device",
+        "amp",
+        "preview_every",
+        "checkpoint_every",
+        "eval_frames",
+        "rollout",
+        "rollout_ramp",
+    }
 )
 
 
@@ -114,6 +131,11 @@ class RendererTrainConfig:
         Random seed; ``"cpu"`` or ``"cuda"``.
     amp
         Mixed precision; CUDA only.
+    rollout
+        Longest generated sequence: frames generated from the generator's own previous
+        outputs before the one the losses are taken on, plus one. 1 is teacher forcing.
+    rollout_ramp
+        Fraction of ``steps`` over which the sequence length grows from 1 to ``rollout``.
     """
 
     preset: str = "fast"
@@ -131,6 +153,8 @@ class RendererTrainConfig:
     seed: int = 0
     device: str = "cpu"
     amp: bool = False
+    rollout: int = 3
+    rollout_ramp: float = 0.5
 
     def __post_init__(self) -> None:
         RendererConfig.of_preset(self.preset, 1)  # validates the name
@@ -144,6 +168,11 @@ class RendererTrainConfig:
             raise InvalidInputError(f"holdout {self.holdout} is not in (0, 0.9)")
         if self.lr <= 0 or min(self.lambda_l1, self.lambda_feat, self.lambda_temporal) < 0:
             raise InvalidInputError("lr must be > 0 and the loss weights >= 0")
+        if self.rollout < 1 or not 0.0 <= self.rollout_ramp <= 1.0:
+            raise InvalidInputError(
+                f"rollout must be >= 1 and rollout_ramp in [0, 1], got {self.rollout} and "
+                f"{self.rollout_ramp}"
+            )
         if self.amp and not self.device.startswith("cuda"):
             raise InvalidInputError(f"amp needs a CUDA device, the run is on {self.device!r}")
 
@@ -195,6 +224,57 @@ def _split(outs: list[list[torch.Tensor]]) -> tuple[list[list[torch.Tensor]], ..
     fake = [[x.chunk(2)[0] for x in s] for s in outs]
     real = [[x.chunk(2)[1] for x in s] for s in outs]
     return fake, real
+
+
+def rollout_length(step: int, config: RendererTrainConfig) -> int:
+    """Generated-sequence length at 0-based ``step``: 1, growing linearly to ``rollout``.
+
+    The length grows by one every ``rollout_ramp * steps / (rollout - 1)`` steps and stays at
+    ``rollout`` from ``rollout_ramp * steps`` on (at once when ``rollout_ramp`` is 0).
+    """
+    if config.rollout == 1:
+        return 1
+    ramp = config.rollout_ramp * config.steps
+    if ramp <= 0 or step >= ramp:
+        return config.rollout
+    return 1 + int((config.rollout - 1) * step / ramp)
+
+
+def rollout_inputs(
+    generator: nn.Module, guidance: torch.Tensor, frames: torch.Tensor, length: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Inputs of the frame the losses are taken on, after ``length - 1`` generated frames.
+
+    Parameters
+    ----------
+    generator
+        Called as ``generator(guidance (B, C, S, S), prev (B, 6, S, S))``; its outputs are
+        made without gradients here.
+    guidance
+        ``(B, R, C, S, S)``: the maps of frames t-R+1 .. t (:class:`SequenceDataset`).
+    frames
+        ``(B, R + 2, 3, S, S)``: real frames t-R-1 .. t.
+    length
+        ``1 <= length <= R``.
+
+    Returns
+    -------
+    tuple
+        ``(guidance_t, prev, real_t, real_seq)``: the map of frame t; ``prev`` = [t-1, t-2]
+        (B, 6, S, S), generated where ``length`` > 1 (all of t-1 and, from ``length`` 3 on,
+        t-2); real frame t; and the real (t-2, t-1, t) as (B, 9, S, S).
+    """
+    r = guidance.shape[1]
+    if not 1 <= length <= r or frames.shape[1] != r + 2:
+        raise ValueError(f"length {length} does not fit a rollout of {r} ({frames.shape})")
+    last = r + 1  # index of frame t in `frames`; frame t-k is at last - k
+    prev = torch.cat([frames[:, last - length], frames[:, last - length - 1]], dim=1)
+    with torch.no_grad():
+        for k in range(length - 1, 0, -1):  # generate frames t-k, k = length-1 .. 1
+            out = generator(guidance[:, r - 1 - k], prev).detach()
+            prev = torch.cat([out.to(prev.dtype), prev[:, :3]], dim=1)
+    real_seq = torch.cat([frames[:, last - 2], frames[:, last - 1], frames[:, last]], dim=1)
+    return guidance[:, r - 1], prev, frames[:, last], real_seq
 
 
 def train_renderer(
@@ -325,10 +405,13 @@ class _Run:
         self.amp = config.amp and dev.startswith("cuda")
         self.scaler_g = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=self.amp)
-        targets = data.train_targets()
+        targets = data.train_targets(config.rollout)
         if len(targets) == 0:
-            raise InvalidInputError("no training frames: the face is lost in every training frame")
-        self.ds = TripleDataset(data, guidance, targets)
+            raise InvalidInputError(
+                f"no training sequences of {config.rollout + 2} frames: the training part is "
+                "too short, or the face is lost in it; lower rollout"
+            )
+        self.ds = SequenceDataset(data, guidance, targets, config.rollout)
         self.step, self.epoch = 0, 0
         self.metrics: dict[str, Any] = {}
         self.previews: list[Path] = []
@@ -373,10 +456,9 @@ class _Run:
     def _step(self, batch: list[torch.Tensor]) -> None:
         g_net, d_img, d_tmp = self.nets
         c, gan = self.config, self.config.gan
-        guid, prev, real = batch
-        # sequences t-2, t-1, t: prev holds t-1 then t-2
-        seq_real = torch.cat([prev[:, 3:], prev[:, :3], real], dim=1)
+        length = rollout_length(self.step, c)
         with torch.autocast("cuda", enabled=self.amp):
+            guid, prev, real, seq_real = rollout_inputs(g_net, batch[0], batch[1], length)
             fake = g_net(guid, prev)
             seq_fake = torch.cat([prev[:, 3:], prev[:, :3], fake], dim=1)
             img_f, img_r = _split(

@@ -181,6 +181,32 @@ def test_predictor_chunks_long_input_smoothly(tmp_path: Path) -> None:
         predictor.predict(bad, emotion, identity)
 
 
+def test_chunks_run_in_batches_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evp_studio.models import audio2landmark_io  # noqa: PLC0415
+
+    config = Audio2LandmarkConfig.small()
+    path = tmp_path / "a2l.pt"
+    model = _trained_like(config)
+    save_landmark_weights(path, model, encoder=None, category_codes=None, seq_len=16, half=False)
+    predictor = LandmarkPredictor.load(path)
+    content, emotion, identity = _inputs(config, 100)  # 12 chunks of 16 frames
+    calls: list[int] = []
+    run = predictor._run
+
+    def counted(*args: object) -> np.ndarray:
+        calls.append(len(args[3]))  # type: ignore[arg-type]
+        return run(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(predictor, "_run", counted)
+    together = predictor.predict(content, emotion, identity)
+    monkeypatch.setattr(audio2landmark_io, "_CHUNK_BATCH", 5)
+    batched = predictor.predict(content, emotion, identity)
+    assert calls == [12, 5, 5, 2]
+    np.testing.assert_allclose(batched, together, atol=1e-5)
+
+
 def test_default_weights_from_the_registry(tmp_path: Path) -> None:
     spec = weights.REGISTRY["audio2landmark-small"]
     assert spec.bundled and spec.filename == "audio2landmark_small.pt"

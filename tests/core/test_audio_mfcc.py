@@ -146,3 +146,18 @@ def test_other_sample_rates_match_psf(rate: int) -> None:
     x = np.random.default_rng(3).standard_normal(rate) * 0.1
     ref = psf.mfcc(x, rate, winstep=0.01)
     assert_matches(mfcc(x, sample_rate=rate), ref)
+
+
+def test_blocks_of_frames_give_the_same_features_as_one_block(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from evp_studio.audio import mfcc as mfcc_module  # noqa: PLC0415
+
+    rng = np.random.default_rng(3)
+    audio = rng.normal(0, 0.1, 16000 * 3 + 123)  # 300 frames: 4 blocks of 64 and one of 44
+    monkeypatch.setattr(mfcc_module, "_BLOCK_FRAMES", 1_000_000)
+    whole = mfcc_module.mfcc(audio)
+    monkeypatch.setattr(mfcc_module, "_BLOCK_FRAMES", 64)
+    blocked = mfcc_module.mfcc(audio)
+    assert whole.shape == blocked.shape == (300, 13)
+    np.testing.assert_array_equal(whole, blocked)

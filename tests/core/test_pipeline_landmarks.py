@@ -244,3 +244,15 @@ def test_end_to_end_errors_and_cancel(predictor: LandmarkPredictor) -> None:
     token.cancel()
     with pytest.raises(Cancelled):
         run_job(predict_project_landmarks(speech(), target, predictor), cancel=token)
+
+
+def test_distance_to_the_nearest_voiced_frame_matches_brute_force() -> None:
+    from evp_studio.pipeline.landmarks import _distance_to_true  # noqa: PLC0415
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 5, 50, 1000):
+        for p in (0.01, 0.2, 0.9):
+            mask = rng.random(n) < p
+            mask[rng.integers(n)] = True
+            brute = np.abs(np.arange(n)[:, None] - np.flatnonzero(mask)[None, :]).min(axis=1)
+            np.testing.assert_array_equal(_distance_to_true(mask), brute)

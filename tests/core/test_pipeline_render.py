@@ -85,3 +85,38 @@ def test_neural_renderer_renders_the_project(tmp_path: Path) -> None:
     assert first < 3.0  # vid2vid: the first frames are the real ones
     assert later > first  # later ones come from the (barely trained) generator
     assert main(args) == 2  # no checkpoint: a clear error, no file
+
+
+_FULL_DISK_CHILD = """
+import resource, signal, sys
+from evp_studio.cli import main
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+sys.exit(main(["render", sys.argv[2], "-o", sys.argv[3], "--range", "0:200"]))
+"""
+
+
+def test_a_disk_that_fills_up_during_the_render_leaves_nothing(tmp_path: Path) -> None:
+    """A real write failure in the encoder (a file size limit), not a mocked one."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from evp_studio.landmarks import track_landmarks  # noqa: PLC0415
+
+    project = load_project(DEMO)
+    assert project.target is not None
+    run_job(track_landmarks(project.target.media.resolve()))  # cached before the limit
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "full.mp4"
+    child = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK_CHILD, str(150_000), str(DEMO), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert child.returncode == 2, child.stderr
+    assert f"\nevp-studio: error: {out}: writing failed" in child.stderr
+    assert list(out_dir.iterdir()) == []  # no partial file, no temp file

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from evp_studio.errors import InvalidInputError
 from evp_studio.jobs import run_job
@@ -43,6 +44,20 @@ def trained(
 def _rows(path: Path) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
+
+
+def _frames_and_maps(
+    renderer: NeuralRenderer, video: Path, lm: np.ndarray, start: int, stop: int
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Frames ``start .. stop-1`` of ``video`` and their guidance maps in the renderer's crop."""
+    guidance = default_guidance(renderer.size)
+    with VideoReader(video) as reader:
+        frames = list(reader.iter_frames(start, stop))
+    maps = [
+        guidance.make(renderer.crop_frame(f), renderer.crop_landmarks(lm[start + i]))
+        for i, f in enumerate(frames)
+    ]
+    return frames, maps
 
 
 def test_training_lowers_l1_and_writes_previews(trained: RendererTrainResult) -> None:
@@ -110,13 +125,7 @@ def test_stream_gives_two_real_frames_then_generated_ones(
     video, lm = clip
     renderer = NeuralRenderer.load(trained.checkpoint, video_hash=hash_media(video))
     assert renderer.warnings == [] and renderer.size == 64
-    guidance = default_guidance(64)
-    with VideoReader(video) as reader:
-        frames = list(reader.iter_frames(30, 36))
-    maps = [
-        guidance.make(renderer.crop_frame(f), renderer.crop_landmarks(lm[30 + i]))
-        for i, f in enumerate(frames)
-    ]
+    frames, maps = _frames_and_maps(renderer, video, lm, 30, 36)
     out = list(renderer.stream(iter(frames), iter(maps)))
     assert len(out) == 6 and all(o.shape == frames[0].shape and o.dtype == np.uint8 for o in out)
     assert (out[0] == frames[0]).all() and (out[1] == frames[1]).all()
@@ -190,3 +199,145 @@ def test_cli_registers_the_command() -> None:
 
     args = build_parser().parse_args(["train", "renderer", "--video", "v.mp4", "--out", "o"])
     assert args.preset == "fast" and args.steps == 20_000 and callable(args.func)
+
+
+def test_rollout_grows_from_teacher_forcing_to_its_length() -> None:
+    from evp_studio.train.renderer import rollout_length  # noqa: PLC0415
+
+    config = RendererTrainConfig(preset="tiny", steps=100, rollout=3, rollout_ramp=0.5)
+    lengths = [rollout_length(s, config) for s in range(100)]
+    assert lengths[0] == 1 and lengths[24] == 1
+    assert lengths[25] == 2 and lengths[49] == 2
+    assert set(lengths[50:]) == {3}
+    assert lengths == sorted(lengths)
+    forcing = RendererTrainConfig(preset="tiny", steps=100, rollout=1)
+    assert {rollout_length(s, forcing) for s in range(100)} == {1}
+    at_once = RendererTrainConfig(preset="tiny", steps=100, rollout=4, rollout_ramp=0.0)
+    assert rollout_length(0, at_once) == 4
+
+
+class _Recorder(torch.nn.Module):
+    """A 'generator' that returns a constant image per call and records its guidance."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[float, torch.Tensor]] = []
+
+    def forward(self, guidance: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
+        self.calls.append((float(guidance[0, 0, 0, 0]), prev.clone()))
+        return torch.full_like(prev[:, :3], 10.0 * len(self.calls))
+
+
+def _sequence(r: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Guidance value = frame number t-R+1+k; frame value = its number t-R-1+j (t = 100)."""
+    guidance = torch.stack([torch.full((1, 2, 4, 4), 100.0 - r + 1 + k) for k in range(r)], 1)
+    frames = torch.stack([torch.full((1, 3, 4, 4), 100.0 - r - 1 + j) for j in range(r + 2)], 1)
+    return guidance, frames
+
+
+def test_teacher_forcing_feeds_the_real_previous_frames() -> None:
+    from evp_studio.train.renderer import rollout_inputs  # noqa: PLC0415
+
+    gen = _Recorder()
+    guid, prev, real, seq = rollout_inputs(gen, *_sequence(3), 1)
+    assert gen.calls == []
+    assert float(guid[0, 0, 0, 0]) == 100 and float(real[0, 0, 0, 0]) == 100
+    assert prev[0, :3].unique().tolist() == [99.0] and prev[0, 3:].unique().tolist() == [98.0]
+    assert [float(seq[0, 3 * k, 0, 0]) for k in range(3)] == [98.0, 99.0, 100.0]
+
+
+def test_generated_sequences_feed_the_generators_own_frames() -> None:
+    from evp_studio.train.renderer import rollout_inputs  # noqa: PLC0415
+
+    gen = _Recorder()
+    guid, prev, real, seq = rollout_inputs(gen, *_sequence(3), 3)
+    # frames 98 and 99 are generated, from real 97, 96 and then from the first output
+    assert [g for g, _ in gen.calls] == [98.0, 99.0]
+    first_prev = gen.calls[0][1]
+    assert first_prev[0, :3].unique().tolist() == [97.0]
+    assert first_prev[0, 3:].unique().tolist() == [96.0]
+    assert gen.calls[1][1][0, :3].unique().tolist() == [10.0]  # the first generated frame
+    assert prev[0, :3].unique().tolist() == [20.0] and prev[0, 3:].unique().tolist() == [10.0]
+    assert float(guid[0, 0, 0, 0]) == 100 and float(real[0, 0, 0, 0]) == 100
+    assert [float(seq[0, 3 * k, 0, 0]) for k in range(3)] == [98.0, 99.0, 100.0]
+    with pytest.raises(ValueError, match="does not fit"):
+        rollout_inputs(gen, *_sequence(3), 4)
+
+
+def test_sequence_items_pair_each_map_with_its_frame() -> None:
+    from evp_studio.render.neural import to_tensor  # noqa: PLC0415
+    from evp_studio.train._renderer_data import RendererData, SequenceDataset  # noqa: PLC0415
+
+    rng = np.random.default_rng(0)
+    n, size = 12, 16
+    frames = rng.integers(0, 255, (n, size, size, 3), dtype=np.uint8)
+    landmarks = rng.uniform(2, 14, (n, 68, 2)).astype(np.float32)
+    usable = np.ones(n, bool)
+    usable[6] = False
+    data = RendererData(frames, landmarks, usable, (0, 0, size), (size, size), n_train=10)
+    # a sequence of rollout 3 ending at t uses the landmarks of t-2, t-1, t
+    assert data.train_targets(3).tolist() == [4, 5, 9]
+    assert data.train_targets(1).tolist() == [2, 3, 4, 5, 7, 8, 9]
+    made: list[tuple[int, int]] = []
+
+    def make(frame: np.ndarray, lm: np.ndarray) -> np.ndarray:
+        f = int(np.flatnonzero((frames == frame).all(axis=(1, 2, 3)))[0])
+        k = int(np.flatnonzero((landmarks == lm).all(axis=(1, 2)))[0])
+        made.append((f, k))
+        return np.full((1, size, size), f, np.float32)
+
+    from evp_studio.train._renderer_data import GuidanceSource  # noqa: PLC0415
+
+    ds = SequenceDataset(data, GuidanceSource(1, make, {}), data.train_targets(3), rollout=3)
+    g, x = ds[2]  # t = 9
+    assert made == [(7, 7), (8, 8), (9, 9)]
+    assert g.shape == (3, 1, size, size) and g[:, 0, 0, 0].tolist() == [7, 8, 9]
+    assert x.shape == (5, 3, size, size)
+    assert torch.equal(x, to_tensor(frames[5:10]))
+
+
+def test_the_exported_renderer_is_small_and_renders_like_the_checkpoint(
+    trained: RendererTrainResult, clip: tuple[Path, np.ndarray], tmp_path: Path
+) -> None:
+    from evp_studio.render.neural import export_renderer  # noqa: PLC0415
+
+    video, lm = clip
+    slim = export_renderer(trained.checkpoint, tmp_path / "r.pt", command="test")
+    assert slim.stat().st_size < 0.25 * trained.checkpoint.stat().st_size
+    state = load_checkpoint(slim)
+    assert state["inference_only"] and state["command"] == "test"
+    assert {"d_image", "opt_g"}.isdisjoint(state)
+    full = NeuralRenderer.load(trained.checkpoint, video_hash=hash_media(video))
+    small = NeuralRenderer.load(slim, video_hash=hash_media(video))
+    assert small.box == full.box and small.warnings == []
+    frames, maps = _frames_and_maps(full, video, lm, 30, 34)
+    a = list(full.stream(iter(frames), iter(maps)))
+    b = list(small.stream(iter(frames), iter(maps)))
+    for x, y in zip(a[2:], b[2:], strict=True):
+        assert np.abs(x.astype(int) - y.astype(int)).max() <= 3  # float16 weights
+    with pytest.raises(InvalidInputError, match="not a renderer checkpoint"):
+        save_checkpoint(tmp_path / "other.pt", {"format": "something else"})
+        export_renderer(tmp_path / "other.pt", tmp_path / "never.pt")
+    assert not (tmp_path / "never.pt").exists()
+
+
+def test_cli_trains_and_exports_with_a_manifest(
+    clip: tuple[Path, np.ndarray], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json  # noqa: PLC0415
+
+    from evp_studio.cli import main  # noqa: PLC0415
+
+    video, _ = clip  # the CLI tracks the synthetic face with dlib, for real
+    out = tmp_path / "run"
+    code = main(
+        ["train", "renderer", "--video", str(video), "--out", str(out), "--preset", "tiny",
+         "--steps", "4", "--batch-size", "2", "--rollout", "2", "--preview-every", "2",
+         "--checkpoint-every", "4", "--export", str(tmp_path / "renderer.pt")]
+    )  # fmt: skip
+    assert code == 0
+    manifest = json.loads((tmp_path / "renderer.json").read_text())
+    assert manifest["file"] == "renderer.pt" and len(manifest["sha256"]) == 64
+    assert manifest["config"]["rollout"] == 2 and manifest["metrics"]["steps"] == 4
+    assert "--rollout 2" in manifest["command"]
+    assert "exported" in capsys.readouterr().out
