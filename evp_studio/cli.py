@@ -49,14 +49,14 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_encode(args: argparse.Namespace) -> int:
+    from evp_studio.cli_data import print_warnings  # noqa: PLC0415
     from evp_studio.media import load_audio  # noqa: PLC0415
     from evp_studio.pipeline.encode import SpeechEncoder  # noqa: PLC0415 - imports torch
 
     audio = load_audio(args.audio, sample_rate=16000)  # bad input fails before model loading
     encoder = SpeechEncoder.load(args.checkpoint, device=args.device)
     codes = encoder.encode(audio, 16000, name=str(args.audio))
-    for warning in codes.warnings:
-        sys.stderr.write(f"evp-studio: warning: {warning}\n")
+    print_warnings(codes.warnings)
     codes.save_npz(args.output)
     emotion, p = codes.dominant_emotion()
     _out(
@@ -80,12 +80,15 @@ def _frame_range(text: str) -> tuple[int | None, int | None]:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from evp_studio.cli_data import print_progress  # noqa: PLC0415
+    from evp_studio.cli_data import print_progress, print_warnings  # noqa: PLC0415
+    from evp_studio.cli_export import render_summary, run_export, wants_export  # noqa: PLC0415
     from evp_studio.jobs import run_job  # noqa: PLC0415
     from evp_studio.pipeline.render import render_project  # noqa: PLC0415 - imports torch
     from evp_studio.project import load_project  # noqa: PLC0415
 
     project = load_project(args.project)
+    if wants_export(args):
+        return run_export(project, args)
     job = render_project(
         project,
         args.output,
@@ -95,19 +98,22 @@ def _cmd_render(args: argparse.Namespace) -> int:
         device=args.device,
     )
     result = run_job(job, on_progress=print_progress)
-    for warning in result.warnings:
-        sys.stderr.write(f"evp-studio: warning: {warning}\n")
-    _out(
-        f"rendered {result.frames} frames with the {result.renderer} renderer in "
-        f"{result.seconds:.1f} s ({result.fps:.1f} fps); wrote {result.output}"
-    )
+    print_warnings(result.warnings)
+    _out(render_summary(result))
     return 0
+
+
+def _cmd_self_test(args: argparse.Namespace) -> int:
+    from evp_studio.selftest import report, run_self_test  # noqa: PLC0415
+
+    return report(run_self_test(), sys.stdout)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``evp-studio`` (also used to document the CLI)."""
     from evp_studio.cli_data import add_data_commands  # noqa: PLC0415
     from evp_studio.cli_eval import add_eval_commands  # noqa: PLC0415
+    from evp_studio.cli_export import add_side_output_arguments  # noqa: PLC0415
     from evp_studio.cli_landmarks import add_landmarks_command  # noqa: PLC0415
     from evp_studio.cli_models import add_models_commands  # noqa: PLC0415
     from evp_studio.cli_project import add_project_commands  # noqa: PLC0415
@@ -155,7 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
         "or the file --export wrote), for --renderer neural",
     )
     render.add_argument("--device", default="cpu", help="cpu or cuda (neural renderer)")
+    add_side_output_arguments(render)
     render.set_defaults(func=_cmd_render)
+
+    check = sub.add_parser(
+        "self-test", help="check the installation: the demo project through both renderers"
+    )
+    check.set_defaults(func=_cmd_self_test)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,12 @@ def print_progress(p: Progress) -> None:
         if p.done == p.total:
             sys.stderr.write("\n")
             _open_line.clear()
+
+
+def print_warnings(warnings: Iterable[str]) -> None:
+    """Show a job's warnings on stderr, one ``evp-studio: warning:`` line each."""
+    for warning in warnings:
+        sys.stderr.write(f"evp-studio: warning: {warning}\n")
 
 
 def end_progress_line() -> None:

@@ -36,7 +36,25 @@ def fsync_folder(folder: Path) -> None:
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Replace ``path`` with ``text`` (UTF-8) so that readers see the old or the new file.
+    """Replace ``path`` with ``text`` (UTF-8); see :func:`atomic_write_bytes`.
+
+    Parameters
+    ----------
+    path
+        The file to write.
+    text
+        Its new content.
+
+    Raises
+    ------
+    ExportError
+        When the file cannot be written; the old file is intact.
+    """
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file.
 
     The temp file lives in the same folder (``os.replace`` is only atomic within one file
     system) and is removed on any failure, leaving the old file as it was. An existing
@@ -46,7 +64,7 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     ----------
     path
         The file to write.
-    text
+    data
         Its new content.
 
     Raises
@@ -60,7 +78,7 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         with contextlib.suppress(FileNotFoundError):

@@ -48,8 +48,28 @@ def config_dir() -> Path:
     return _user_dir("config")
 
 
+_cache_override: Path | None = None  # the user's cache-folder preference, set at start-up
+
+
+def set_cache_override(folder: str | os.PathLike[str] | None) -> None:
+    """Make :func:`cache_dir` return ``folder`` (the cache-folder preference); None undoes it."""
+    global _cache_override
+    _cache_override = Path(folder).expanduser() if folder is not None else None
+
+
 def cache_dir() -> Path:
-    """Folder for derived data: landmark tracks, features, thumbnails (created on demand)."""
+    """Folder for derived data: landmark tracks, features, thumbnails (created on demand).
+
+    The cache-folder preference (:func:`set_cache_override`) comes before everything else.
+    """
+    if _cache_override is not None:
+        _cache_override.mkdir(parents=True, exist_ok=True)
+        return _cache_override
+    return default_cache_dir()
+
+
+def default_cache_dir() -> Path:
+    """The cache folder when the user chose none (created on demand)."""
     return _user_dir("cache")
 
 
@@ -73,6 +93,11 @@ def autosave_dir() -> Path:
 def resource_path(name: str) -> Path:
     """Return the path of a bundled resource, from source or from a frozen build.
 
+    From source: the repository's ``resources/``. In a PyInstaller build, ``resources/``
+    lies in the bundle's data folder ``sys._MEIPASS`` (``<bundle>/_internal``, or
+    ``Contents/Frameworks`` in a macOS ``.app``); another freezer (``sys.frozen`` without
+    ``_MEIPASS``) keeps it next to the executable.
+
     Parameters
     ----------
     name
@@ -85,6 +110,8 @@ def resource_path(name: str) -> Path:
     frozen_root = getattr(sys, "_MEIPASS", None)
     if frozen_root is not None:
         root = Path(frozen_root) / "resources"
+    elif getattr(sys, "frozen", False):
+        root = Path(sys.executable).resolve().parent / "resources"
     else:
         root = Path(__file__).resolve().parent.parent / "resources"
     return root / name

@@ -29,6 +29,19 @@ AUDIO_EXTS = {".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".opus", ".wma", 
 VIDEO_FILTER = "Video (" + " ".join(f"*{e}" for e in sorted(VIDEO_EXTS)) + ")"
 AUDIO_FILTER = "Audio (" + " ".join(f"*{e}" for e in sorted(AUDIO_EXTS | VIDEO_EXTS)) + ")"
 PROJECT_FILTER = f"EVP Studio project (*{PROJECT_EXT})"
+#: Status-bar help of each menu entry, by its text.
+_TIPS = {
+    "&New Project": "Start an empty project (asks to save this one first)",
+    "&Open…": "Open a project, or import a video or a speech file",
+    "Open &Video…": "Import the target video: the face that will say the new speech",
+    "Open &Speech…": "Import the speech track the face will say",
+    "Re&link Missing Media…": "Point the project at media files that were moved or renamed",
+    "&Save": "Save the project",
+    "Save &As…": "Save the project under another name",
+    "&Quit": "Close EVP Studio (asks to save unsaved changes)",
+    "&Undo": "Undo the last edit",
+    "&Redo": "Redo the edit last undone",
+}
 
 
 def classify_path(path: Path) -> str | None:
@@ -86,6 +99,7 @@ class FileActions:
 
     def _action(self, menu: QMenu, text: str, shortcut: object, slot: object) -> QAction:
         action = QAction(text, self.window)
+        action.setStatusTip(_TIPS.get(text, ""))
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))  # type: ignore[call-overload]
         action.triggered.connect(lambda _checked=False: slot())  # type: ignore[operator]
@@ -210,7 +224,7 @@ class FileActions:
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
-        items = recent.recent_files()
+        items = recent.recent_files()[: self.window.preferences.recent_count]
         for path in items:
             action = self.recent_menu.addAction(str(path))
             action.setEnabled(path.exists())

@@ -9,22 +9,30 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QSplitter, QVBoxLayout, QWidget
 
+from evp_studio.pipeline.speech_emotion import DetectedEmotion
 from evp_studio.project import Changes, Document
 from evp_studio.session import LoadedAudio, LoadedVideo
+from evp_studio.settings import Preferences, load_preferences
 from ui import dialogs
 from ui.audio_output import AudioOutput
 from ui.dialogs import Button
 from ui.errors import show_error
 from ui.file_actions import FileActions, classify_path
 from ui.media_session import MediaSession
+from ui.model_manager import ModelManagerDialog
 from ui.playback import PlaybackClock
+from ui.preferences import apply_preferences, show_preferences
 from ui.preview.controller import PreviewController
 from ui.preview.frame_view import FrameView
+from ui.render_actions import RenderActions, find_or_add_menu
+from ui.shortcuts_dialog import ShortcutsDialog
 from ui.status_panel import JobStatusBar
+from ui.timeline.emotion_source import EmotionSourceBar
 from ui.timeline.emotion_track import EmotionTrackView
 from ui.timeline.keyframe_inspector import KeyframeInspector
+from ui.timeline.panel import TimelinePanel
 from ui.timeline.waveform_view import WaveformView
 from ui.transport_bar import TransportBar
 from ui.workers import JobQueue
@@ -37,8 +45,11 @@ AUTOSAVE_INTERVAL_MS = 60_000
 class MainWindow(QMainWindow):
     """Top-level window. Owns view state only; all edits go to the document's history."""
 
-    def __init__(self, document: Document | None = None) -> None:
+    def __init__(
+        self, document: Document | None = None, *, preferences: Preferences | None = None
+    ) -> None:
         super().__init__()
+        self.preferences = preferences if preferences is not None else load_preferences()
         self.setObjectName("mainWindow")
         self.resize(1100, 760)
         self.setAcceptDrops(True)
@@ -52,17 +63,30 @@ class MainWindow(QMainWindow):
         self.status = JobStatusBar(self.jobs, self)
         self.setStatusBar(self.status)
         self.document: Document = document if document is not None else Document.new()
-        self.previews = PreviewController(self.jobs, self)
+        self.previews = PreviewController(
+            self.jobs,
+            self,
+            detector=lambda: (self.preferences.landmark_backend, self.preferences.device),
+        )
         self.emotion_track = EmotionTrackView(self.document)
+        self.timeline = TimelinePanel(self.document, self.waveform, self.emotion_track)
+        self.emotion_source = EmotionSourceBar(
+            self.document, self.jobs, device=lambda: self.preferences.device
+        )
+        self.timeline.add_header_widget(self.emotion_source)
         self.inspector = KeyframeInspector(self.document)
         self._build_layout()
         self.files = FileActions(self)
         self._build_playback_menu()
         self._build_preview_menu()
+        self.timeline.fill_menu(self.menuBar().addMenu("&Timeline"))
+        self.render_actions = RenderActions(self)
+        self._build_tool_menus()
         self._connect()
         self._autosave_timer = QTimer(self, interval=AUTOSAVE_INTERVAL_MS)
         self._autosave_timer.timeout.connect(self.files.autosave)
         self._autosave_timer.start()
+        apply_preferences(self, self.preferences)  # autosave interval, cache folder
         self._close_confirmed = False
         self.set_document(self.document)
 
@@ -76,11 +100,11 @@ class MainWindow(QMainWindow):
         top_layout.addWidget(self.transport)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
-        splitter.addWidget(self.waveform)
-        splitter.addWidget(self.emotion_track)
-        splitter.setStretchFactor(0, 4)
-        splitter.setStretchFactor(1, 1)
-        splitter.setStretchFactor(2, 1)
+        splitter.addWidget(self.timeline)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([600, 400])  # the picture first; the tracks' size hints are tall
         self.setCentralWidget(splitter)
         dock = QDockWidget("Keyframe", self)
         dock.setObjectName("keyframeDock")
@@ -90,16 +114,32 @@ class MainWindow(QMainWindow):
     def _build_playback_menu(self) -> None:
         menu = self.menuBar().addMenu("&Playback")
         entries = (
-            ("&Play / Pause", "Space", self.toggle_play),
-            ("&Next Frame", "Right", lambda: self.step(1)),
-            ("&Previous Frame", "Left", lambda: self.step(-1)),
-            ("&Forward 1 Second", "Shift+Right", lambda: self.step(self._frames_per_second())),
-            ("&Back 1 Second", "Shift+Left", lambda: self.step(-self._frames_per_second())),
-            ("Go to &Start", "Home", lambda: self.seek_frame(0)),
-            ("Go to &End", "End", lambda: self.seek_frame(self.media.frame_count - 1)),
+            ("&Play / Pause", "Space", self.toggle_play, "Play from the playhead with sound"),
+            ("&Next Frame", "Right", lambda: self.step(1), "Step one frame forward"),
+            ("&Previous Frame", "Left", lambda: self.step(-1), "Step one frame back"),
+            (
+                "&Forward 1 Second",
+                "Shift+Right",
+                lambda: self.step(self._frames_per_second()),
+                "Jump one second forward",
+            ),
+            (
+                "&Back 1 Second",
+                "Shift+Left",
+                lambda: self.step(-self._frames_per_second()),
+                "Jump one second back",
+            ),
+            ("Go to &Start", "Home", lambda: self.seek_frame(0), "Go to the first frame"),
+            (
+                "Go to &End",
+                "End",
+                lambda: self.seek_frame(self.media.frame_count - 1),
+                "Go to the last frame",
+            ),
         )
-        for text, key, slot in entries:
+        for text, key, slot, tip in entries:
             action = QAction(text, self)
+            action.setStatusTip(tip)
             action.setShortcut(QKeySequence(key))
             action.triggered.connect(lambda _c=False, f=slot: f())
             menu.addAction(action)
@@ -107,13 +147,80 @@ class MainWindow(QMainWindow):
     def _build_preview_menu(self) -> None:
         menu = self.menuBar().addMenu("P&review")
         self.analyse_action = QAction("&Analyse Face and Speech", self)
-        self.analyse_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        self.analyse_action.setShortcut(QKeySequence("Ctrl+Shift+L"))  # Ctrl+Shift+A: speech
         self.analyse_action.setToolTip(
             "Track the face, predict the new landmarks from the speech and the keyframes, and "
             "prepare the layers (detected, predicted, guidance, rendered)"
         )
         self.analyse_action.triggered.connect(lambda _c=False: self.previews.analyse())
         menu.addAction(self.analyse_action)
+
+    def _build_tool_menus(self) -> None:
+        """Edit ▸ Preferences, Tools ▸ Models and Help ▸ Keyboard Shortcuts."""
+        entries = (
+            (
+                "&Edit",
+                "&Preferences…",
+                ("Ctrl+,",),
+                self.show_preferences,
+                "Device, face detector, cache folder and size, autosave interval, theme",
+            ),
+            (
+                "&Tools",
+                "&Models…",
+                (),
+                self.show_models,
+                "Which model files are present, their sha256 check; import a checkpoint",
+            ),
+            (
+                "&Help",
+                "&Keyboard Shortcuts",
+                ("F1", "Ctrl+/"),
+                self.show_shortcuts,
+                "Every keyboard shortcut of the editor, searchable",
+            ),
+        )
+        made: list[QAction] = []
+        for title, text, keys, slot, tip in entries:
+            menu: QMenu = find_or_add_menu(self, title)
+            if title == "&Edit":
+                menu.addSeparator()
+            action = QAction(text, self)
+            action.setShortcuts([QKeySequence(key) for key in keys])
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+            action.triggered.connect(lambda _c=False, f=slot: f())
+            menu.addAction(action)
+            made.append(action)
+        self.preferences_action, self.models_action, self.shortcuts_action = made
+        self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+
+    def show_preferences(self) -> None:
+        """Open Edit ▸ Preferences (window-modal); OK saves and applies."""
+        show_preferences(self)
+
+    def show_models(self) -> ModelManagerDialog:
+        """Open Tools ▸ Models (window-modal, checks run in the background)."""
+        dialog = ModelManagerDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Open Help ▸ Keyboard Shortcuts (non-modal)."""
+        dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def _show_detected_emotion(self, detected: DetectedEmotion | None) -> None:
+        if detected is None:
+            empty = np.zeros(0, np.int64)
+            self.emotion_track.set_detected_band(empty, empty, np.zeros(0))
+        else:
+            self.emotion_track.set_detected_band(
+                detected.frames, detected.category, detected.intensity
+            )
 
     def _frames_per_second(self) -> int:
         target = self.document.project.target
@@ -125,7 +232,10 @@ class MainWindow(QMainWindow):
         self.transport.step_requested.connect(self.step)
         self.waveform.seek_changing.connect(self.seek_seconds)
         self.emotion_track.seek_requested.connect(self.seek_frame)
+        self.timeline.seek_requested.connect(self.seek_frame)
+        self.previews.track_ready.connect(self.timeline.set_face_track)
         self.emotion_track.selection_changed.connect(self.inspector.set_selection)
+        self.emotion_source.detected_changed.connect(self._show_detected_emotion)
         self.clock.frame_due.connect(self._show_frame_index)
         self.clock.playing_changed.connect(self._on_playing_changed)
         self.media.video_loaded.connect(self._on_video_loaded)
@@ -153,6 +263,8 @@ class MainWindow(QMainWindow):
         document.path_changed.connect(self._update_title)
         self.files.bind_history(document)
         self.emotion_track.set_document(document)
+        self.emotion_source.set_document(document)
+        self.timeline.set_document(document)
         self.inspector.set_document(document)
         self.previews.bind(document)
         self._update_title()
@@ -172,6 +284,7 @@ class MainWindow(QMainWindow):
     # -- media ------------------------------------------------------------------------------
     def _on_video_loaded(self, video: LoadedVideo | None) -> None:
         self.clock.set_timestamps(video.timestamps if video is not None else np.zeros(0))
+        self.timeline.set_video(video)
         if video is None:
             self.transport.set_media(0, Fraction(25))
             self.transport.set_enabled_media(False)
@@ -180,8 +293,6 @@ class MainWindow(QMainWindow):
         stream = video.info.video
         assert stream is not None  # open_video checked
         self.transport.set_media(len(video.timestamps), stream.frame_rate)
-        self.waveform.set_duration(float(video.timestamps[-1]) + float(1 / stream.frame_rate))
-        self.emotion_track.link_seconds_view(self.waveform.plot.getViewBox(), stream.frame_rate)
         self._refresh_waveform()
         self.seek_frame(0)
 
@@ -217,8 +328,7 @@ class MainWindow(QMainWindow):
     def _show_frame_index(self, frame: int) -> None:
         frame = self.media.clamp_frame(frame)
         self.transport.show_frame(frame)
-        self.waveform.set_playhead(self.media.time_of_frame(frame))
-        self.emotion_track.set_playhead(frame)
+        self.timeline.set_playhead(frame, self.media.time_of_frame(frame))
         if self.previews.active:
             self.media.current_frame = frame
             self.previews.request(frame)
@@ -277,6 +387,8 @@ class MainWindow(QMainWindow):
         self.jobs.cancel_all()
         self.jobs.wait()
         self.previews.shutdown()
+        self.render_actions.shutdown()
+        self.timeline.shutdown()
         self.media.shutdown()
         self.files.discard_autosave()
         event.accept()

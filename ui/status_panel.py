@@ -30,6 +30,7 @@ class JobStatusBar(QStatusBar):
         self.cancel_button = QToolButton()
         self.cancel_button.setObjectName("cancelJobButton")
         self.cancel_button.setText("Cancel")
+        self.cancel_button.setToolTip("Stop the running job")
         self.cancel_button.clicked.connect(self._cancel)
         for w in (self.job_label, self.progress, self.cancel_button):
             self.addPermanentWidget(w)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -60,6 +61,7 @@ class JobHandle:
     state: str = "queued"  # queued | running | done | failed | cancelled
     worker: GeneratorWorker | None = None
     eta: EtaEstimator = field(default_factory=EtaEstimator)
+    monitor_dir: Path | None = None  # a folder the job writes live output to (losses, samples)
 
     def cancel(self) -> None:
         """Ask the job to stop at its next progress report."""
@@ -108,6 +110,7 @@ class JobQueue(QObject):
         *,
         on_result: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
+        monitor_dir: Path | None = None,
     ) -> JobHandle:
         """Queue a job; ``factory`` is called on the worker thread to make the generator.
 
@@ -119,13 +122,16 @@ class JobQueue(QObject):
             Builds the job generator; it must only use the frozen inputs it closes over.
         on_result, on_error
             Called on the GUI thread with the return value or the exception.
+        monitor_dir
+            A folder the job writes while it runs (a training run's ``losses.csv`` and
+            ``previews/``), shown live by the jobs panel.
 
         Returns
         -------
         The handle, which can cancel the job.
         """
         was_idle = self.is_idle
-        handle = JobHandle(title, factory, on_result, on_error)
+        handle = JobHandle(title, factory, on_result, on_error, monitor_dir=monitor_dir)
         self._waiting.append(handle)
         self.job_changed.emit(handle)
         if was_idle:

@@ -9,6 +9,7 @@ Public API::
 
     track_landmarks(video, *, settings=TrackerSettings(), cache=None, use_cache=True,
                     backend=None, cancel=None) -> Job[LandmarkTrack]
+    cached_track(video, *, settings=TrackerSettings(), cache=None) -> LandmarkTrack | None
     finish_track(raw, settings, *, backend) -> LandmarkTrack
     LandmarkTrack(...).save_npz(path); .arrays(); .detection_rate
     TrackerSettings(backend="dlib", ...); .to_dict(); TrackerSettings.from_dict(d)
@@ -37,7 +38,13 @@ from evp_studio.landmarks._shape import (
     similarity_to_mean,
 )
 from evp_studio.landmarks._smooth import fill_gaps, one_euro
-from evp_studio.landmarks._track import POSE_COLUMNS, LandmarkTrack, finish_track, track_landmarks
+from evp_studio.landmarks._track import (
+    POSE_COLUMNS,
+    LandmarkTrack,
+    cached_track,
+    finish_track,
+    track_landmarks,
+)
 from evp_studio.landmarks._tracker import FaceTracker
 from evp_studio.landmarks._types import FaceBox, FaceLandmarks, LandmarkBackend
 
@@ -58,6 +65,7 @@ __all__ = [
     "RawTrack",
     "SfdDetector",
     "TrackerSettings",
+    "cached_track",
     "check_fan_weights",
     "detect_landmarks",
     "dlib_model_path",

@@ -191,6 +191,40 @@ def _warnings(raw: RawTrack, settings: TrackerSettings) -> tuple[str, ...]:
     return tuple(out)
 
 
+def cached_track(
+    video: str | os.PathLike[str],
+    *,
+    settings: TrackerSettings = TrackerSettings(),  # noqa: B008 - frozen, so sharing is safe
+    cache: LandmarkCache | None = None,
+) -> LandmarkTrack | None:
+    """The landmark track of a clip from the cache alone, never running the detector.
+
+    Parameters
+    ----------
+    video
+        The clip.
+    settings
+        The settings it was tracked with (they key the cache).
+    cache
+        Where detections are cached; default :class:`LandmarkCache` under ``cache_dir()``.
+
+    Returns
+    -------
+    LandmarkTrack | None
+        The finished track, or None when this clip was not tracked with these settings.
+
+    Raises
+    ------
+    MediaError
+        When the clip cannot be read.
+    ModelNotFoundError
+        When the settings' model file is missing (it keys the cache).
+    """
+    path = Path(video)
+    raw = (cache or LandmarkCache()).load(path, settings, model_id(model_files(settings)))
+    return None if raw is None else finish_track(raw, settings, backend=settings.backend)
+
+
 def track_landmarks(
     video: str | os.PathLike[str],
     *,

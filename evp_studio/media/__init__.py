@@ -9,13 +9,14 @@ Public API::
     VideoWriter(path, *, width, height, frame_rate, config=ExportConfig(), audio=None,
                 audio_rate=None)
     iter_thumbnails(path, *, every_n=None, count=None, height=64, cancel=None)
+    read_thumbnail(reader, index, *, height) -> (height, W, 3) uint8
     write_audio(path, samples, rate, *, bit_rate=128_000) -> Path
 """
 
 from evp_studio.media.audio import load_audio
 from evp_studio.media.audio_writer import write_audio
 from evp_studio.media.probe import AudioStreamInfo, MediaInfo, VideoStreamInfo, probe
-from evp_studio.media.thumbnails import iter_thumbnails
+from evp_studio.media.thumbnails import iter_thumbnails, read_thumbnail
 from evp_studio.media.video import VideoReader
 from evp_studio.media.waveform import WaveformEnvelope, build_envelope, compute_envelope
 from evp_studio.media.writer import ExportConfig, VideoWriter
@@ -33,5 +34,6 @@ __all__ = [
     "iter_thumbnails",
     "load_audio",
     "probe",
+    "read_thumbnail",
     "write_audio",
 ]

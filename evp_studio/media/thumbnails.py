@@ -89,22 +89,56 @@ def iter_thumbnails(
         raise InvalidInputError(f"{path}: thumbnail height {height} must be positive")
     with VideoReader(path, cache_bytes=0) as reader:
         indices = thumbnail_indices(reader.frame_count, every_n=every_n, count=count)
-        info = reader.info
-        display_w, display_h = info.display_size
-        width = max(1, round(height * display_w / display_h))
-        # Scale in the coded orientation, then rotate: coded width becomes display height.
-        coded_w, coded_h = (height, width) if info.rotation in (90, 270) else (width, height)
         for index in indices:
             if cancel is not None:
                 cancel.check()
-            frame = reader.decoded_frame(int(index))
-            small: np.ndarray = frame.reformat(
-                width=coded_w,
-                height=coded_h,
-                format="rgb24",
-                interpolation="AREA",
-                src_color_range=frame.color_range or None,
-            ).to_ndarray()
-            if info.rotation:
-                small = np.ascontiguousarray(np.rot90(small, k=-(info.rotation // 90)))
-            yield int(index), small
+            yield int(index), read_thumbnail(reader, int(index), height=height)
+
+
+def read_thumbnail(reader: VideoReader, index: int, *, height: int) -> np.ndarray:
+    """Decode one frame straight to a small RGB thumbnail.
+
+    The frame is scaled from YUV to RGB in one step (area filter), which costs far less
+    than a full-size RGB conversion; the display rotation is applied afterwards.
+
+    Parameters
+    ----------
+    reader
+        An open reader, used by one thread at a time.
+    index
+        Display index of the frame.
+    height
+        Thumbnail height in pixels (> 0); the width keeps the display aspect ratio.
+
+    Returns
+    -------
+    np.ndarray
+        ``(height, W, 3)`` uint8 RGB after display rotation.
+
+    Raises
+    ------
+    InvalidInputError
+        When ``height`` is not positive.
+    IndexError
+        When ``index`` is outside the clip.
+    MediaError
+        When the frame cannot be decoded.
+    """
+    if height <= 0:
+        raise InvalidInputError(f"{reader.path}: thumbnail height {height} must be positive")
+    info = reader.info
+    display_w, display_h = info.display_size
+    width = max(1, round(height * display_w / display_h))
+    # Scale in the coded orientation, then rotate: coded width becomes display height.
+    coded_w, coded_h = (height, width) if info.rotation in (90, 270) else (width, height)
+    frame = reader.decoded_frame(index)
+    small: np.ndarray = frame.reformat(
+        width=coded_w,
+        height=coded_h,
+        format="rgb24",
+        interpolation="AREA",
+        src_color_range=frame.color_range or None,
+    ).to_ndarray()
+    if info.rotation:
+        small = np.ascontiguousarray(np.rot90(small, k=-(info.rotation // 90)))
+    return small

@@ -30,7 +30,7 @@ from collections import OrderedDict
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
@@ -43,6 +43,9 @@ from evp_studio.project import Project
 from evp_studio.render._sketch import PARTS
 from evp_studio.render.guidance import background_edges, guidance_map
 from evp_studio.render.warp import WarpRenderer
+
+if TYPE_CHECKING:
+    from evp_studio.landmarks import TrackerSettings
 
 __all__ = [
     "build_preview_session",
@@ -516,7 +519,10 @@ class PreviewSession:
 
 
 def build_preview_session(
-    project: Project, *, cancel: CancelToken | None = None
+    project: Project,
+    *,
+    tracker: TrackerSettings | None = None,
+    cancel: CancelToken | None = None,
 ) -> Job[PreviewSession]:
     """Analyse a project for the editor's preview layers (a Job).
 
@@ -528,6 +534,8 @@ def build_preview_session(
     ----------
     project
         With a target video (absolute media paths, as loaded).
+    tracker
+        Face detection settings (the preferences' backend and device); None: dlib.
     cancel
         Checked at every stage.
 
@@ -541,13 +549,14 @@ def build_preview_session(
     InvalidInputError
         When the project has no target video, or its media cannot be used.
     """
-    from evp_studio.landmarks import track_landmarks  # noqa: PLC0415 - loads dlib
+    from evp_studio.landmarks import TrackerSettings, track_landmarks  # noqa: PLC0415 - dlib
     from evp_studio.pipeline.render import project_landmarks  # noqa: PLC0415 - loads torch
 
     if project.target is None:
         raise InvalidInputError(f"project {project.name!r} has no target video to preview")
     video = project.target.media.resolve()
-    target = yield from track_landmarks(video, cancel=cancel)
+    settings = tracker if tracker is not None else TrackerSettings()
+    target = yield from track_landmarks(video, settings=settings, cancel=cancel)
     reader = VideoReader(video)
     try:
         placed = renderer = None

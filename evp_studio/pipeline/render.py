@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -170,6 +170,7 @@ def render_project(
     neural_checkpoint: str | Path | None = None,
     device: str = "cpu",
     cancel: CancelToken | None = None,
+    overlay: Callable[[int, np.ndarray], np.ndarray] | None = None,
 ) -> Job[RenderResult]:
     """Render ``project`` to ``output`` (a Job yielding Progress).
 
@@ -197,6 +198,10 @@ def render_project(
         Torch device of the neural renderer.
     cancel
         Checked at every stage and frame.
+    overlay
+        Burned-in overlay: called as ``overlay(output_frame_index, frame)`` with each
+        rendered ``(H, W, 3)`` uint8 frame at the target's size, before any resize, and
+        returns the frame to encode (e.g. landmarks or timecode drawn on it).
 
     Returns
     -------
@@ -271,6 +276,8 @@ def render_project(
             for i, frame in enumerate(frames, start=1):
                 if cancel is not None:
                     cancel.check()
+                if overlay is not None:
+                    frame = overlay(a + i - 1, frame)
                 writer.write(_resize(frame, size))
                 yield Progress("Rendering", i, b - a)
     seconds = time.perf_counter() - started

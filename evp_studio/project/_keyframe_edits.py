@@ -13,7 +13,14 @@ from evp_studio.errors import InvalidInputError
 from evp_studio.project._validate import require_int
 from evp_studio.project.commands import AddKeyframe, RemoveKeyframe, ReplaceKeyframe
 from evp_studio.project.history import Changes, CommandStack
-from evp_studio.project.model import Easing, Keyframe, Project, new_key_id, to_easing
+from evp_studio.project.model import (
+    Easing,
+    EmotionTrack,
+    Keyframe,
+    Project,
+    new_key_id,
+    to_easing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +99,39 @@ class KeyframeEditsMixin:
         with self.history.macro(label):
             for key in keys:
                 self.history.push(RemoveKeyframe(key.id))
+
+    def replace_keyframes(
+        self, *, keys: Iterable[Keyframe], label: str = "Replace keyframes"
+    ) -> list[Keyframe]:
+        """Replace every key by ``keys`` as one undo step (e.g. keys made from the speech).
+
+        Parameters
+        ----------
+        keys
+            The new keys; they must not share a frame or an id.
+        label
+            Undo menu text.
+
+        Returns
+        -------
+        list of Keyframe
+            The keys now in the track, sorted by frame.
+
+        Raises
+        ------
+        InvalidInputError
+            When two new keys share a frame or an id; nothing is changed then.
+        """
+        new = EmotionTrack(list(keys)).keys  # validates: sorted, one key per frame, unique ids
+        old = list(self.project.emotion.keys)
+        if new == old:
+            return new
+        with self.history.macro(label):
+            for key in old:
+                self.history.push(RemoveKeyframe(key.id, label=label))
+            for key in new:
+                self.history.push(AddKeyframe(key, label=label))
+        return list(self.project.emotion.keys)
 
     def move_keyframes(self, *, key_ids: Iterable[str], delta: int) -> list[Keyframe]:
         """Shift keys by ``delta`` frames as one undo step.

@@ -7,9 +7,11 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import wave  # noqa: E402 - the platform must be set first
+from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from fractions import Fraction  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING, TypeVar  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -17,8 +19,16 @@ from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from evp_studio.media import VideoWriter  # noqa: E402
 from ui import dialogs  # noqa: E402
+from ui.workers import JobQueue  # noqa: E402
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
+    from ui.main_window import MainWindow
 
 Button = QMessageBox.StandardButton
+ENDED = ("done", "failed", "cancelled")  # the states a job handle ends in
+DialogT = TypeVar("DialogT", bound="QWidget")
 
 
 @dataclass
@@ -56,6 +66,34 @@ def _no_dangling_workers() -> object:
     yield
     pool = QThreadPool.globalInstance()
     assert pool.waitForDone(5000), f"{pool.activeThreadCount()} worker thread(s) still running"
+
+
+@pytest.fixture
+def window(qtbot) -> MainWindow:  # type: ignore[no-untyped-def]
+    """A shown main window on a new, empty document."""
+    from evp_studio.project import Document  # noqa: PLC0415 - only the tests that use it
+    from ui.main_window import MainWindow  # noqa: PLC0415
+
+    win = MainWindow(Document.new())
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def shown_dialog(window: QWidget, kind: type[DialogT]) -> DialogT:
+    """The one visible ``kind`` dialog that ``window`` has opened."""
+    shown = [d for d in window.findChildren(kind) if d.isVisible()]
+    assert len(shown) == 1
+    return shown[0]
+
+
+@pytest.fixture
+def jobs() -> Iterator[JobQueue]:
+    """A job queue whose jobs are cancelled and waited for after the test."""
+    queue = JobQueue()
+    yield queue
+    queue.cancel_all()
+    queue.wait()
 
 
 W, H, N = 96, 64, 40

@@ -15,14 +15,6 @@ from tests.ui.conftest import H, N, W, make_frame
 from ui.main_window import MainWindow
 
 
-@pytest.fixture
-def window(qtbot):  # type: ignore[no-untyped-def]
-    win = MainWindow(Document.new())
-    qtbot.addWidget(win)
-    win.show()
-    return win
-
-
 def _open_video(qtbot, window: MainWindow, video: Path) -> None:  # type: ignore[no-untyped-def]
     window.files.open_video(video)
     qtbot.waitUntil(

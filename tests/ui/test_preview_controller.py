@@ -42,8 +42,9 @@ def test_analyse_switch_layers_and_repredict(qtbot) -> None:  # type: ignore[no-
         button.click()
         assert window.previews.active
         qtbot.waitUntil(
-            lambda: not np.array_equal(_shown(window), source)
-            and window.frame_view.frame_index == 60,
+            lambda: (
+                not np.array_equal(_shown(window), source) and window.frame_view.frame_index == 60
+            ),
             timeout=20000,
         )
         qtbot.waitUntil(lambda: not window.previews.preview.busy, timeout=20000)
@@ -68,3 +69,20 @@ def test_analyse_switch_layers_and_repredict(qtbot) -> None:  # type: ignore[no-
     qtbot.waitUntil(lambda: window.frame_view.frame_index == 61, timeout=10000)
     window._close_confirmed = True
     window.close()
+
+
+def test_analysis_uses_the_detector_backend_of_the_preferences(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """With FAN chosen in the preferences the analysis asks for FAN's weights (none ship)."""
+    from evp_studio.settings import Preferences  # noqa: PLC0415
+
+    doc = Document.open(resource_path("demo/demo.evp"))
+    window = MainWindow(doc, preferences=Preferences(landmark_backend="fan", device="cpu"))
+    qtbot.addWidget(window)
+    failures: list[BaseException] = []
+    window.jobs.job_failed.connect(lambda _handle, exc: failures.append(exc))
+    window.show()
+    window.analyse_action.trigger()
+    qtbot.waitUntil(lambda: bool(failures), timeout=60000)
+    assert window.previews.session is None
+    text = str(failures[0])
+    assert "fan" in text.lower() and "models install" in text

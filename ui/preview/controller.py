@@ -9,6 +9,7 @@ only the prediction (debounced) and drop the cached frames whose landmarks chang
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,10 +28,17 @@ log = logging.getLogger(__name__)
 REPREDICT_DELAY_MS = 400
 
 
-def _analyse(project: object) -> Job[PreviewSession]:
+def _analyse(project: object, backend: str, device: str) -> Job[PreviewSession]:
+    """The analysis job with the preferences' detector backend and device (on the worker)."""
+    from evp_studio.landmarks import TrackerSettings  # noqa: PLC0415 - dlib
     from evp_studio.pipeline.preview import build_preview_session  # noqa: PLC0415 - torch
 
-    return build_preview_session(project)  # type: ignore[arg-type]
+    if device == "auto":
+        import torch  # noqa: PLC0415
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    tracker = TrackerSettings(backend=backend, device=device)
+    return build_preview_session(project, tracker=tracker)  # type: ignore[arg-type]
 
 
 def _repredict(project: object, session: PreviewSession) -> Job[object]:
@@ -51,6 +59,9 @@ class PreviewController(QObject):
         The window's job queue (analysis and re-prediction run there).
     parent
         Qt parent.
+    detector
+        Returns the face detector backend (``"dlib"``/``"fan"``) and device preference
+        (``"auto"``/``"cpu"``/``"cuda"``) when an analysis starts; None: dlib on the CPU.
 
     Signals
     -------
@@ -58,14 +69,25 @@ class PreviewController(QObject):
         A composed (H, W, 3) uint8 frame for the frame view.
     session_changed(bool)
         Whether a session with layers is now available.
+    track_ready(object)
+        The target's :class:`~evp_studio.landmarks.LandmarkTrack` of a new session
+        (``confidence``, ``lost``), for the timeline's face track.
     """
 
     frame_ready = Signal(int, object)
     session_changed = Signal(bool)
+    track_ready = Signal(object)
 
-    def __init__(self, jobs: JobQueue, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        jobs: JobQueue,
+        parent: QObject | None = None,
+        *,
+        detector: Callable[[], tuple[str, str]] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.jobs = jobs
+        self._detector = detector or (lambda: ("dlib", "cpu"))
         self.bar = LayerBar()
         self.preview = LayerPreview(self)
         self.session: PreviewSession | None = None
@@ -94,8 +116,11 @@ class PreviewController(QObject):
         if self._document is None or self._document.project.target is None:
             return
         project = self._document.project
+        backend, device = self._detector()
         self.jobs.submit(
-            "Analysing face and speech", lambda: _analyse(project), on_result=self._set_session
+            "Analysing face and speech",
+            lambda: _analyse(project, backend, device),
+            on_result=self._set_session,
         )
 
     def on_document_changed(self, keyframes: bool, media: bool) -> None:
@@ -133,6 +158,7 @@ class PreviewController(QObject):
         self.preview.set_session(session)
         self.bar.set_available(session.available)
         self.session_changed.emit(True)
+        self.track_ready.emit(session.target_track)
         self.preview.set_choice(self.bar.choice())
         self.request(self._frame)
 

@@ -55,5 +55,8 @@ class FrameView(QWidget):
         scale = min(self.width() / iw, self.height() / ih)
         w, h = iw * scale, ih * scale
         target = QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, scale < 1.0)
+        # Smooth only when the picture shrinks on the screen's own pixels: on a high-DPI
+        # screen a frame shown at 0.8 logical scale still gets more device pixels than it has.
+        device_scale = scale * self.devicePixelRatioF()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, device_scale < 1.0)
         painter.drawImage(target, self._image)

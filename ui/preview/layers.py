@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from evp_studio.pipeline.preview import LAYERS, CompareMode, LayerChoice, PreviewSession
 from ui.preview.frame_view import rgb_to_qimage
+from ui.theme import CHECKED_BUTTON_STYLE
 from ui.workers import LatestWinsFetcher
 
 LAYER_LABELS = {
@@ -72,6 +73,7 @@ class LayerBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setStyleSheet(CHECKED_BUTTON_STYLE)
         self.setObjectName("layerBar")
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)

@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QToolButton, QWidget
 
 from evp_studio.project import EMOTIONS
+from ui.theme import CHECKED_BUTTON_STYLE
 
 #: RGB per emotion, in the order of ``EMOTIONS``; neutral is a quiet grey.
 EMOTION_COLORS: dict[str, tuple[int, int, int]] = {
@@ -39,6 +40,7 @@ class EmotionPalette(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setStyleSheet(CHECKED_BUTTON_STYLE)
         self.setObjectName("emotionPalette")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)

@@ -2,7 +2,8 @@
 
 x is in target frames. Every edit goes through the :class:`Document`'s verbs, so each one
 is a single undo step; a drag moves the markers on screen only and commits one
-``move_keyframes`` at release.
+``move_keyframes`` at release. Drags land on whole frames and, while :attr:`snapping` is on,
+pull any moving key onto the playhead or an in/out point within a few pixels.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QToolButton, QVBox
 from evp_studio.errors import InvalidInputError
 from evp_studio.project import EMOTIONS, NEUTRAL_INDEX, Changes, Document, EmotionTrack, Keyframe
 from ui.timeline.emotion_palette import EMOTION_COLORS, PALETTE, EmotionPalette
+from ui.timeline.snapping import SNAP_PX, snap_delta, snap_targets
+from ui.timeline.time_scale import MIN_VISIBLE_FRAMES, FrameViewLink
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,8 @@ _CURVE_PEN = pg.mkPen((245, 245, 245), width=2)
 _MARKER_PEN = pg.mkPen((20, 20, 20), width=1)
 _SELECTED_PEN = pg.mkPen((255, 255, 255), width=3)
 _BAND_ALPHA = 150
+_DETECTED_ALPHA = 235
+_DETECTED_Y = (-0.08, 0.22)  # bottom and height of the detected-emotion strip, track units
 _MULTI = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 
 
@@ -102,9 +107,7 @@ class EmotionTrackView(QWidget):
         self._length = DEFAULT_LENGTH
         self._drag: tuple[str, object] | None = None  # ("move", start frame) / ("band", item)
         self._drag_delta = 0
-        self._seconds_view: pg.ViewBox | None = None
-        self._frame_rate = 25.0
-        self._linking = False
+        self.snapping = True  # pull drags onto nearby keys, the playhead and in/out points
 
         self.palette_bar = EmotionPalette(self)
         add_button = QToolButton(self)
@@ -131,7 +134,8 @@ class EmotionTrackView(QWidget):
         for z, item in enumerate((self.band, self.curve, self.markers, self.playhead)):
             item.setZValue(z)
             self.plot.addItem(item)
-        self.view_box.sigXRangeChanged.connect(self._on_own_range_changed)
+        self.playhead.setZValue(10)
+        self._link = FrameViewLink(self.view_box)
 
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -188,10 +192,7 @@ class EmotionTrackView(QWidget):
 
     def link_seconds_view(self, view: pg.ViewBox, frame_rate: SupportsFloat) -> None:
         """Keep this track's x range in step with ``view``, whose x is in seconds."""
-        if self._seconds_view is None:
-            view.sigXRangeChanged.connect(self._on_seconds_range_changed)
-        self._seconds_view, self._frame_rate = view, max(float(frame_rate), 1e-3)
-        self._on_seconds_range_changed(view)
+        self._link.link(view, frame_rate)
 
     def band_colors(self) -> np.ndarray:
         """``(n, 3)`` uint8 colour of the band at each frame (for tests and screenshots)."""
@@ -202,6 +203,57 @@ class EmotionTrackView(QWidget):
         """Where the marker of ``key_id`` is drawn, in scene coordinates."""
         key = self.document.require_key(key_id)
         return self.view_box.mapViewToScene(QPointF(key.frame, key.intensity))
+
+    # -- detected emotion (source "from speech" / "from reference clip") ------------------
+    def set_detected_band(
+        self, frames: np.ndarray, category_idx: np.ndarray, intensity: np.ndarray
+    ) -> None:
+        """Draw the emotion detected in the audio as a strip along the bottom of the track.
+
+        Each frame's colour blends its category with neutral by its intensity, as a key
+        ``(category, intensity)`` would. Empty arrays remove the strip.
+
+        Parameters
+        ----------
+        frames
+            ``(N,)`` target frame indices.
+        category_idx
+            ``(N,)`` indices into ``EMOTIONS``.
+        intensity
+            ``(N,)`` values in [0, 1].
+        """
+        frames = np.asarray(frames, dtype=np.int64)
+        cats = np.asarray(category_idx, dtype=np.int64)
+        level = np.clip(np.asarray(intensity, dtype=np.float64), 0.0, 1.0)
+        item = getattr(self, "_detected_item", None)
+        if item is None:
+            item = self._detected_item = pg.ImageItem(axisOrder="row-major")
+            item.setZValue(0.5)  # above the keyed band, under the curve and the markers
+            self.plot.addItem(item)
+        if frames.size == 0:
+            item.clear()
+            item.setVisible(False)
+            return
+        first = int(frames.min())
+        rows = frames - first
+        weights = np.zeros((rows.size, len(EMOTIONS)))
+        weights[np.arange(rows.size), NEUTRAL_INDEX] = 1.0 - level
+        weights[np.arange(rows.size), cats] += level
+        rgba = np.zeros((int(rows.max()) + 1, 4), np.uint8)
+        rgba[rows, :3] = np.clip(weights @ PALETTE, 0, 255).astype(np.uint8)
+        rgba[rows, 3] = _DETECTED_ALPHA
+        item.setImage(rgba[None], levels=(0, 255))
+        item.setRect(QRectF(first - 0.5, _DETECTED_Y[0], float(len(rgba)), _DETECTED_Y[1]))
+        item.setVisible(True)
+
+    def detected_band_colors(self) -> tuple[int, np.ndarray]:
+        """(first frame, ``(n, 4)`` uint8 RGBA per frame) of the detected strip (for tests)."""
+        item = getattr(self, "_detected_item", None)
+        if item is None or not item.isVisible() or item.image is None:
+            return 0, np.zeros((0, 4), np.uint8)
+        return round(item.mapRectToParent(item.boundingRect()).left() + 0.5), np.asarray(
+            item.image[0]
+        )
 
     # -- commands ---------------------------------------------------------------------------
     def add_key_at_playhead(self) -> None:
@@ -289,8 +341,8 @@ class EmotionTrackView(QWidget):
     def _refresh_length(self) -> None:
         target = self.document.project.target
         self._length = target.frame_count if target is not None else DEFAULT_LENGTH
-        self.view_box.setLimits(xMin=-0.5, xMax=self._length + 0.5, minXRange=4)
-        if self._seconds_view is None:
+        self.view_box.setLimits(xMin=-0.5, xMax=self._length + 0.5, minXRange=MIN_VISIBLE_FRAMES)
+        if not self._link.linked:
             self.view_box.setXRange(-0.5, self._length + 0.5, padding=0.0)
 
     def refresh(self) -> None:
@@ -364,7 +416,8 @@ class EmotionTrackView(QWidget):
         kind, state = self._drag
         if kind == "move":
             keys = [self.document.require_key(key_id) for key_id in self._selected]
-            delta = self._frame_at_scene(pos) - int(state)  # type: ignore[call-overload]
+            grabbed = int(state)  # type: ignore[call-overload]
+            delta = self._drag_delta_at(pos, grabbed, [key.frame for key in keys])
             self._drag_delta = max(delta, -min(key.frame for key in keys))
             self._draw_markers()
         else:
@@ -373,6 +426,20 @@ class EmotionTrackView(QWidget):
             state.setRect(QRectF(start, now).normalized())  # type: ignore[attr-defined]
         if ev.isFinish():  # type: ignore[attr-defined]
             self._finish_drag(ev)
+
+    def _drag_delta_at(self, scene_pos: QPointF, grabbed: int, frames: list[int]) -> int:
+        """Whole-frame shift that puts the grabbed key under the cursor, snapped when on."""
+        raw = float(self.view_box.mapSceneToView(scene_pos).x()) - grabbed
+        if not self.snapping:
+            return round(raw)
+        render = self.document.project.render
+        targets = snap_targets(
+            [], playhead=self._playhead, in_frame=render.in_frame, out_frame=render.out_frame
+        )
+        moving = set(self._selected)
+        blocked = {k.frame for k in self.document.project.emotion.keys if k.id not in moving}
+        tolerance = SNAP_PX * float(self.view_box.viewPixelSize()[0])
+        return snap_delta(raw, frames, targets, tolerance=tolerance, blocked=blocked)
 
     def _start_drag(self, ev: object) -> None:
         down = ev.buttonDownScenePos()  # type: ignore[attr-defined]
@@ -411,27 +478,6 @@ class EmotionTrackView(QWidget):
         ]
         additive = bool(ev.modifiers() & _MULTI)  # type: ignore[attr-defined]
         self.select([*self._selected, *inside] if additive else inside)
-
-    # -- x link with the waveform (seconds) -------------------------------------------------
-    def _on_seconds_range_changed(self, view: object, *_: object) -> None:
-        if self._linking or self._seconds_view is None:
-            return
-        x0, x1 = self._seconds_view.viewRange()[0]
-        self._linking = True
-        try:
-            self.view_box.setXRange(x0 * self._frame_rate, x1 * self._frame_rate, padding=0.0)
-        finally:
-            self._linking = False
-
-    def _on_own_range_changed(self, *_: object) -> None:
-        if self._linking or self._seconds_view is None:
-            return
-        x0, x1 = self.view_box.viewRange()[0]
-        self._linking = True
-        try:
-            self._seconds_view.setXRange(x0 / self._frame_rate, x1 / self._frame_rate, padding=0)
-        finally:
-            self._linking = False
 
 
 def _intensity_curve(keys: list[Keyframe], frames: np.ndarray) -> np.ndarray:

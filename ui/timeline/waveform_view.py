@@ -23,10 +23,13 @@ class WaveformView(QWidget):
         The user drags the playhead or clicks: the time in seconds.
     seek_changed(float)
         The drag ended at this time.
+    duration_changed(float)
+        The timeline's length changed (a video or a longer speech track), s.
     """
 
     seek_changing = Signal(float)
     seek_changed = Signal(float)
+    duration_changed = Signal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -34,6 +37,7 @@ class WaveformView(QWidget):
         self._envelope: WaveformEnvelope | None = None
         self._offset_s = 0.0
         self._duration_s = 1.0
+        self.min_range_s = 0.02  # narrowest zoom, s
         self.plot = pg.PlotWidget(background=(30, 30, 34))
         self.plot.setMinimumHeight(90)
         self.plot.setMouseEnabled(x=True, y=False)
@@ -48,6 +52,7 @@ class WaveformView(QWidget):
         for item in (self._upper, self._lower, self._fill):
             self.plot.addItem(item)
         self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=True, pen=_PLAYHEAD_PEN)
+        self.playhead.setZValue(10)
         self.plot.addItem(self.playhead)
         self.playhead.sigPositionChanged.connect(self._on_playhead_dragged)
         self.playhead.sigPositionChangeFinished.connect(
@@ -60,11 +65,18 @@ class WaveformView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
 
+    @property
+    def duration_s(self) -> float:
+        """Length of the timeline in seconds."""
+        return self._duration_s
+
     def set_duration(self, seconds: float) -> None:
         """Length of the timeline in seconds; limits panning and zooming out."""
         self._duration_s = max(seconds, 1e-3)
-        self.plot.getViewBox().setLimits(xMin=0.0, xMax=self._duration_s, minXRange=0.02)
+        view = self.plot.getViewBox()
+        view.setLimits(xMin=0.0, xMax=self._duration_s, minXRange=self.min_range_s)
         self.plot.setXRange(0.0, self._duration_s, padding=0.0)
+        self.duration_changed.emit(self._duration_s)
 
     def set_envelope(self, envelope: WaveformEnvelope | None, offset_s: float = 0.0) -> None:
         """Show ``envelope`` starting at ``offset_s`` on the timeline (None clears it)."""
