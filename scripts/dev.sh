@@ -2,7 +2,9 @@
 # One entry point for a fresh Debian machine with Python 3.11:
 #   bash scripts/dev.sh run    set everything up, then open the editor on the demo project
 #                              (no display: inspect the demo project headless instead)
-#   bash scripts/dev.sh test   set everything up, then run the whole test suite
+#   bash scripts/dev.sh test   set everything up, then run the whole test suite; in CI (CI
+#                              set) also build the Linux installers and test them (about 5
+#                              minutes more on 2 cores; EVP_PACKAGING=1 or 0 forces it on/off)
 #   bash scripts/dev.sh setup  only set up
 # Set-up is idempotent: a second run checks stamps and reinstalls nothing that is current.
 set -euo pipefail
@@ -75,6 +77,13 @@ setup_python() {
   fi
 }
 
+# The installers' build + test (make package) runs in CI, where the CI variable is set, or
+# with EVP_PACKAGING=1; not in local runs, which share dist/ and build/ with `make package`.
+want_packaging() {
+  case "${EVP_PACKAGING:-}" in 1) return 0 ;; 0) return 1 ;; esac
+  [ -n "${CI:-}" ] && [ "${CI:-}" != false ]
+}
+
 has_display() {
   [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ] || [ "$(uname)" = Darwin ]
 }
@@ -95,15 +104,23 @@ case "$cmd" in
     "$venv/bin/evp-studio" project show "$demo"
     exec "$venv/bin/evp-studio" render "$demo" -o "$out" ;;
   test)
-    setup_debian; setup_python test
+    extras=test
+    if want_packaging; then extras=test,package; fi
+    setup_debian; setup_python "$extras"
     export QT_QPA_PLATFORM=offscreen
     log "checking the layering contracts"
     "$venv/bin/lint-imports" --no-cache
-    "$venv/bin/ruff" check evp_studio ui tests bench scripts main.py
+    "$venv/bin/ruff" check evp_studio ui tests bench scripts main.py packaging
     "$venv/bin/mypy" evp_studio ui
     log "running the test suite"
     shift || true
-    exec "$py" -m pytest "$@" ;;
+    if ! want_packaging; then
+      exec "$py" -m pytest "$@"
+    fi
+    "$py" -m pytest "$@"
+    log "building the Linux installers and testing them (packaging/README.md)"
+    "$py" packaging/build.py --target linux-tar --target linux-deb
+    exec "$py" -m pytest tests/packaging -m packaging -p no:cacheprovider ;;
   *)
     log "usage: scripts/dev.sh [run|test|setup]"; exit 2 ;;
 esac
