@@ -121,6 +121,7 @@ class ExportDialog(QDialog):
         self.form.changed.connect(self.revalidate)
         self.form.browse_output.connect(self._browse_output)
         self.form.browse_checkpoint.connect(self._browse_checkpoint)
+        self.form.browse_side.connect(self._browse_side)
         self.revalidate()
 
     # -- defaults ---------------------------------------------------------------------------
@@ -202,6 +203,19 @@ class ExportDialog(QDialog):
         )
         if path:
             self.form.set_checkpoint(Path(path))
+
+    def _browse_side(self, key: str) -> None:
+        current = self.form.side_paths[key].text().strip() or str(self.form.output().parent)
+        if key == "guidance":
+            path = QFileDialog.getExistingDirectory(self, "Guidance maps into", current)
+        else:
+            suffix = self.form.landmark_format.currentText() if key == "landmarks" else ".json"
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Landmark tracks to" if key == "landmarks" else "Keyframes to", current,
+                f"{suffix.lstrip('.').upper()} (*{suffix})",
+            )  # fmt: skip
+        if path:
+            self.form.set_side_path(key, Path(path))
 
     # -- start ------------------------------------------------------------------------------
     def request(self) -> ExportRequest:

@@ -82,11 +82,14 @@ class ExportForm(QWidget):
         Any value changed.
     browse_output(), browse_checkpoint()
         A Browse button was pressed (the dialog opens the file picker).
+    browse_side(str)
+        The Browse button of a side output (``"landmarks"``, ``"guidance"``, ``"keyframes"``).
     """
 
     changed = Signal()
     browse_output = Signal()
     browse_checkpoint = Signal()
+    browse_side = Signal(str)
 
     def __init__(
         self, project: Project, output: Path, choice: RendererChoice | None = None
@@ -236,12 +239,17 @@ class ExportForm(QWidget):
             edit = named(QLineEdit(), f"exportSidePath_{key}")
             edit.setEnabled(False)
             check.toggled.connect(edit.setEnabled)
+            browse = named(QPushButton("Browse…"), f"exportSideBrowse_{key}")
+            browse.setToolTip(f"Choose where the {text.lower()} go")
+            browse.setEnabled(False)
+            check.toggled.connect(browse.setEnabled)
+            browse.clicked.connect(lambda _c=False, k=key: self.browse_side.emit(k))
             check.toggled.connect(lambda _c: self.changed.emit())
             edit.textEdited.connect(lambda _t, k=key: self._custom.add(k))
             edit.textChanged.connect(lambda _t: self.changed.emit())
             self.side_checks[key], self.side_paths[key] = check, edit
             extra = [self.landmark_format] if key == "landmarks" else []
-            form.addRow(check, _hbox(edit, *extra))
+            form.addRow(check, _hbox(edit, *extra, browse))
         self.landmark_format.currentIndexChanged.connect(lambda *_: self._on_landmark_format())
         return box
 
@@ -297,6 +305,11 @@ class ExportForm(QWidget):
         path = Path(edit.text())
         if edit.text():
             edit.setText(str(path.with_suffix(self.landmark_format.currentText())))
+
+    def set_side_path(self, key: str, path: Path) -> None:
+        """Use ``path`` for side output ``key`` (kept when the output path changes)."""
+        self._custom.add(key)
+        self.side_paths[key].setText(str(path))
 
     def _derive_side_paths(self) -> None:
         out = self.output()

@@ -48,6 +48,7 @@ from evp_studio.project import Project
 from evp_studio.timecode import format_timecode
 
 if TYPE_CHECKING:
+    from evp_studio.pipeline.landmarks import ProjectLandmarks
     from evp_studio.pipeline.render import RenderResult
 
 __all__ = [
@@ -321,9 +322,9 @@ def export_project(
     warnings: list[str] = []
     if side.keyframes is not None:
         written.append(write_keyframes(side.keyframes, project))
-    landmarks = None
+    placed: ProjectLandmarks | None = None
     if side.needs_landmarks or overlays.landmarks:
-        landmarks, paths, warned = yield from _landmark_outputs(project, side, frame_range, cancel)
+        placed, paths, warned = yield from _landmark_outputs(project, side, frame_range, cancel)
         written += paths
         warnings += warned
     result = None
@@ -331,7 +332,11 @@ def export_project(
         from evp_studio.pipeline.render import render_project  # noqa: PLC0415 - imports torch
 
         assert project.target is not None
-        overlay = make_overlay(overlays, frame_rate=project.target.frame_rate, landmarks=landmarks)
+        overlay = make_overlay(
+            overlays,
+            frame_rate=project.target.frame_rate,
+            landmarks=None if placed is None else placed.landmarks,
+        )
         result = yield from render_project(
             project,
             output,
@@ -343,6 +348,7 @@ def export_project(
             device=device,
             cancel=cancel,
             overlay=overlay,
+            placed=placed,
         )
         warnings += [w for w in result.warnings if w not in warnings]
     return ExportResult(result, tuple(written), tuple(warnings))
@@ -353,8 +359,12 @@ def _landmark_outputs(
     side: SideOutputs,
     frame_range: tuple[int | None, int | None] | None,
     cancel: CancelToken | None,
-) -> Job[tuple[np.ndarray, Sequence[Path], list[str]]]:
-    """Track and predict once; write the landmark tracks and guidance maps of the range."""
+) -> Job[tuple[ProjectLandmarks, Sequence[Path], list[str]]]:
+    """Track and predict once; write the landmark tracks and guidance maps of the range.
+
+    Returns the placed landmarks too, so that the render uses them instead of predicting
+    them again.
+    """
     from evp_studio.landmarks import track_landmarks  # noqa: PLC0415 - loads dlib
     from evp_studio.media import VideoReader  # noqa: PLC0415
     from evp_studio.pipeline.render import _frame_range, project_landmarks  # noqa: PLC0415
@@ -378,4 +388,4 @@ def _landmark_outputs(
                 side.guidance_dir, reader, placed, start=a, stop=b, cancel=cancel
             )
             written.append(side.guidance_dir)
-    return placed.landmarks, written, [*target.warnings, *placed.warnings]
+    return placed, written, [*target.warnings, *placed.warnings]

@@ -171,6 +171,7 @@ def render_project(
     device: str = "cpu",
     cancel: CancelToken | None = None,
     overlay: Callable[[int, np.ndarray], np.ndarray] | None = None,
+    placed: ProjectLandmarks | None = None,
 ) -> Job[RenderResult]:
     """Render ``project`` to ``output`` (a Job yielding Progress).
 
@@ -202,6 +203,9 @@ def render_project(
         Burned-in overlay: called as ``overlay(output_frame_index, frame)`` with each
         rendered ``(H, W, 3)`` uint8 frame at the target's size, before any resize, and
         returns the frame to encode (e.g. landmarks or timecode drawn on it).
+    placed
+        The project's predicted and placed landmarks when the caller made them already
+        (:func:`project_landmarks` of this project and target); None predicts them here.
 
     Returns
     -------
@@ -240,9 +244,15 @@ def render_project(
     with VideoReader(video) as reader:
         fps = float(reader.info.frame_rate)
         offset = project.speech.offset_frames
-        placed = yield from project_landmarks(
-            project, target, fps, speech=speech, predictor_path=predictor_path, cancel=cancel
-        )
+        if placed is None:
+            placed = yield from project_landmarks(
+                project, target, fps, speech=speech, predictor_path=predictor_path, cancel=cancel
+            )
+        elif int(placed.target_index.max(initial=0)) >= reader.frame_count:
+            raise InvalidInputError(
+                f"the landmarks given for {project.name!r} refer to target frame "
+                f"{int(placed.target_index.max())}, but {video} has {reader.frame_count} frames"
+            )
         warnings += placed.warnings
         default_range = (project.render.in_frame, project.render.out_frame)
         a, b = _frame_range(placed.landmarks.shape[0], frame_range or default_range)

@@ -232,7 +232,19 @@ def test_overlays_draw_timecode_and_landmarks() -> None:
         make_overlay(Overlays(landmarks=True), frame_rate=Fraction(25))
 
 
-def test_export_project_writes_video_side_outputs_and_overlays(tmp_path: Path) -> None:
+def test_export_project_writes_video_side_outputs_and_overlays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evp_studio.pipeline import render  # noqa: PLC0415
+
+    predictions: list[object] = []
+    real_project_landmarks = render.project_landmarks
+
+    def counted(*args: object, **kwargs: object) -> object:
+        predictions.append(args[0])
+        return real_project_landmarks(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(render, "project_landmarks", counted)
     doc = make_project(tmp_path)
     out = tmp_path / "out.mp4"
     side = SideOutputs(
@@ -245,6 +257,7 @@ def test_export_project_writes_video_side_outputs_and_overlays(tmp_path: Path) -
         export_project(doc.project, out, side=side, overlays=overlays, frame_range=(5, 25))
     )
     assert isinstance(result, ExportResult) and result.render is not None
+    assert len(predictions) == 1  # the side outputs' landmarks drive the render too
     assert set(result.side_outputs) == {*side.landmarks, side.guidance_dir, side.keyframes}
     info = probe(out)
     assert info.video is not None and info.video.frame_count == 20

@@ -235,3 +235,34 @@ def test_the_preferred_device_is_selected(qtbot) -> None:  # type: ignore[no-unt
     for preference in ("cpu", "cuda", "auto"):
         prefer_device(combo, preference)
         assert combo.currentText() == "cpu"
+
+
+def test_side_output_browse_buttons_set_the_paths(  # type: ignore[no-untyped-def]
+    qtbot, doc: Document, jobs: JobQueue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QFileDialog, QPushButton  # noqa: PLC0415
+
+    dialog = _dialog(qtbot, doc, jobs)
+    form = dialog.form
+    asked: list[str] = []
+
+    def save_name(_parent: object, _title: str, _start: str, filters: str) -> tuple[str, str]:
+        asked.append(filters)
+        return str(tmp_path / "picked" / "tracks.csv"), filters
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_name)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_a: str(tmp_path / "maps"))
+    button = form.findChild(QPushButton, "exportSideBrowse_landmarks")
+    assert button is not None and not button.isEnabled()  # off until the output is ticked
+    form.side_checks["landmarks"].setChecked(True)
+    form.landmark_format.setCurrentText(".csv")
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert asked == ["CSV (*.csv)"]
+    assert form.side_paths["landmarks"].text() == str(tmp_path / "picked" / "tracks.csv")
+    form.side_checks["guidance"].setChecked(True)
+    guidance = form.findChild(QPushButton, "exportSideBrowse_guidance")
+    qtbot.mouseClick(guidance, Qt.MouseButton.LeftButton)
+    assert form.side_paths["guidance"].text() == str(tmp_path / "maps")
+    form.set_output(tmp_path / "elsewhere.mp4")  # chosen paths survive a new output path
+    assert form.side_paths["landmarks"].text() == str(tmp_path / "picked" / "tracks.csv")
+    assert form.side_paths["guidance"].text() == str(tmp_path / "maps")
