@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence, Sized
+from collections.abc import Iterable, Iterator, Sequence, Sized
 from typing import Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
 from torch.utils.data import Dataset, DistributedSampler, RandomSampler, Sampler
+
+from evp_studio.jobs import CancelToken
 
 
 def rank_world() -> tuple[int, int]:
@@ -58,3 +60,42 @@ def epoch_means(
     """Mean of each column ``keys`` over the rows of ``epoch`` (NaN without rows)."""
     last = [r for r in rows if int(r["epoch"]) == epoch]
     return {k: float(np.mean([float(r[k]) for r in last])) if last else math.nan for k in keys}
+
+
+def weighted_steps(
+    net: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    loader: Iterable[Sequence[torch.Tensor]],
+    weights: torch.Tensor,
+    *,
+    max_steps: int,
+    device: str,
+    cancel: CancelToken | None,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """One epoch of optimiser steps on a weighted sum of loss terms.
+
+    ``net(batch)`` returns the loss terms; the step minimises ``(terms * weights).sum()``.
+    After each step, yields ``(terms, loss)`` detached, with the terms of zero weight zeroed
+    (the columns of the loss log). Stops after ``max_steps`` batches; ``cancel`` is checked
+    before every step.
+    """
+    for i, batch in enumerate(loader):
+        if i >= max_steps:
+            return
+        if cancel is not None:
+            cancel.check()
+        terms = net([t.to(device) for t in batch])
+        loss = (terms * weights).sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        yield terms.detach() * (weights > 0), loss.detach()
+
+
+def restore_run(
+    state: dict[str, Any], model: torch.nn.Module, opt: torch.optim.Optimizer, metrics: Any
+) -> tuple[int, int, Any]:
+    """Load a resumed run's model and optimiser; return its ``(step, epoch, metrics)``."""
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    return int(state["step"]), int(state["epoch"]), state.get("metrics", metrics)

@@ -43,7 +43,9 @@ from evp_studio.train._runs import (
     epoch_sampler,
     loss_row,
     rank_world,
+    restore_run,
     steps_per_epoch,
+    weighted_steps,
 )
 from evp_studio.train.checkpoint import (
     git_revision,
@@ -321,10 +323,9 @@ class _Run:
         self.codes: torch.Tensor | None = None
         self.metrics: dict[str, Any] = {"epoch_losses": []}
         if state is not None:
-            self.model.load_state_dict(state["model"])
-            self.opt.load_state_dict(state["optimizer"])
-            self.step, self.epoch = int(state["step"]), int(state["epoch"])
-            self.metrics = state.get("metrics", self.metrics)
+            self.step, self.epoch, self.metrics = restore_run(
+                state, self.model, self.opt, self.metrics
+            )
             codes = state.get("category_codes")
             self.codes = codes if self.epoch >= config.epochs else None
         self.rows: list[dict[str, Any]] = read_loss_rows(out / LOSSES, self.step)
@@ -339,18 +340,13 @@ class _Run:
             sampler=epoch_sampler(self.ds, self.config.seed, epoch),
         )
         self.model.train()
-        for i, batch in enumerate(loader):
-            if i >= self.steps_per_epoch:
-                break
-            if cancel is not None:
-                cancel.check()
-            terms = self.net([t.to(self.config.device) for t in batch])
-            loss = (terms * self.weights).sum()
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt.step()
+        steps = weighted_steps(
+            self.net, self.opt, loader, self.weights,
+            max_steps=self.steps_per_epoch, device=self.config.device, cancel=cancel,
+        )  # fmt: skip
+        for terms, loss in steps:
             self.step += 1
-            self._log(epoch, terms.detach() * (self.weights > 0), loss.detach())
+            self._log(epoch, terms, loss)
             yield Progress("step", self.step, 0)
         if dist.is_available() and dist.is_initialized():
             for buffer in self.model.buffers():  # batch-norm statistics: rank 0's, as DDP

@@ -69,7 +69,9 @@ from evp_studio.train._runs import (
     epoch_sampler,
     loss_row,
     rank_world,
+    restore_run,
     steps_per_epoch,
+    weighted_steps,
 )
 from evp_studio.train.checkpoint import (
     git_revision,
@@ -365,10 +367,9 @@ class _Run:
         self.step, self.epoch = 0, 0
         self.metrics: dict[str, Any] = {"epoch_losses": []}
         if state is not None:
-            self.model.load_state_dict(state["model"])
-            self.opt.load_state_dict(state["optimizer"])
-            self.step, self.epoch = int(state["step"]), int(state["epoch"])
-            self.metrics = state.get("metrics", self.metrics)
+            self.step, self.epoch, self.metrics = restore_run(
+                state, self.model, self.opt, self.metrics
+            )
         self.rows: list[dict[str, Any]] = read_loss_rows(out / LOSSES, self.step)
 
     def _dataset(self, emotion_dim: int, codes: list[np.ndarray]) -> SequenceDataset:
@@ -402,18 +403,13 @@ class _Run:
         )
         self.net.train()
         self.encoder.eval()  # batch-norm statistics stay those of the disentanglement run
-        for i, batch in enumerate(loader):
-            if i >= self.steps_per_epoch:
-                break
-            if cancel is not None:
-                cancel.check()
-            terms = self.net([t.to(c.device) for t in batch])
-            loss = (terms * self.weights).sum()
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt.step()
+        steps = weighted_steps(
+            self.net, self.opt, loader, self.weights,
+            max_steps=self.steps_per_epoch, device=c.device, cancel=cancel,
+        )  # fmt: skip
+        for terms, loss in steps:
             self.step += 1
-            self._log(epoch, terms.detach() * (self.weights > 0), loss.detach())
+            self._log(epoch, terms, loss)
             yield Progress("step", self.step, 0)
         self.epoch = epoch + 1
 

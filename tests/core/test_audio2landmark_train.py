@@ -6,14 +6,11 @@ import csv
 import dataclasses
 import json
 import shutil
-import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
 
 from evp_studio.data.cache import FeatureCache
 from evp_studio.data.mead import scan_mead
@@ -36,6 +33,7 @@ from evp_studio.train.landmarks import (
     LandmarkTrainResult,
     train_landmarks,
 )
+from tests.core.ddp_support import assert_ranks_agree, train_on_two_ranks
 
 
 @pytest.fixture(scope="module")
@@ -235,39 +233,20 @@ def test_bad_settings_are_refused(fast: LandmarkTrainConfig, corpus: Path, tmp_p
         run_job(train_landmarks(corpus, tmp_path / "l", dataclasses.replace(fast, seq_len=500)))
 
 
-def _ddp_worker(rank: int, port: int, corpus: str, out: str, params: str, enc: str) -> None:
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
-    try:
-        config = LandmarkTrainConfig(
-            encoder=enc, batch_size=4, seq_len=24, seq_stride=8, epochs=1, max_steps_per_epoch=3
-        )
-        result = run_job(train_landmarks(corpus, out, config, resume=False))
-        torch.save(result.model.state_dict(), Path(params) / f"rank{rank}.pt")
-        dist.barrier()
-    finally:
-        dist.destroy_process_group()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _train_ddp(corpus: str, out: str, enc: str) -> object:
+    config = LandmarkTrainConfig(
+        encoder=enc, batch_size=4, seq_len=24, seq_stride=8, epochs=1, max_steps_per_epoch=3
+    )
+    return run_job(train_landmarks(corpus, out, config, resume=False))
 
 
 def test_ddp_two_cpu_ranks(corpus: Path, encoder_file: Path, tmp_path: Path) -> None:
     out, params = tmp_path / "ddp", tmp_path / "params"
     out.mkdir()
-    params.mkdir()
-    args = (_free_port(), str(corpus), str(out), str(params), str(encoder_file))
-    mp.spawn(_ddp_worker, args=args, nprocs=2)
+    train_on_two_ranks(_train_ddp, params, str(corpus), str(out), str(encoder_file))
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "losses.csv"]
     assert len(_rows(out / "losses.csv")) == 3
-    rank0 = torch.load(params / "rank0.pt", weights_only=True)
-    rank1 = torch.load(params / "rank1.pt", weights_only=True)
-    saved = load_checkpoint(out / "checkpoint.pt")["model"]
-    for key, value in rank0.items():
-        torch.testing.assert_close(value, rank1[key], rtol=0, atol=0)
-        torch.testing.assert_close(value, saved[key], rtol=0, atol=0)
+    assert_ranks_agree(params, load_checkpoint(out / "checkpoint.pt")["model"])
 
 
 def test_cli_trains_exports_and_reports(

@@ -5,14 +5,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import shutil
-import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
 
 from evp_studio.data.cache import FeatureCache
 from evp_studio.data.mead import scan_mead
@@ -29,6 +26,7 @@ from evp_studio.train import (
     train_disentangle,
 )
 from evp_studio.train.disentangle import category_codes
+from tests.core.ddp_support import assert_ranks_agree, train_on_two_ranks
 
 FAST = DisentangleTrainConfig(batch_size=8, epochs=2, max_steps_per_epoch=6, window_stride=4)
 
@@ -142,36 +140,18 @@ def test_ablate_cla_and_cancel(corpus: Path, tmp_path: Path) -> None:
         DisentangleTrainConfig(ablate=frozenset({"triplet"}))
 
 
-def _ddp_worker(rank: int, port: int, corpus: str, out: str, params: str) -> None:
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
-    try:
-        config = dataclasses.replace(FAST, epochs=1, max_steps_per_epoch=3)
-        result = run_job(train_disentangle(corpus, out, config, resume=False))
-        torch.save(result.model.state_dict(), Path(params) / f"rank{rank}.pt")
-        dist.barrier()
-    finally:
-        dist.destroy_process_group()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _train_ddp(corpus: str, out: str) -> object:
+    config = dataclasses.replace(FAST, epochs=1, max_steps_per_epoch=3)
+    return run_job(train_disentangle(corpus, out, config, resume=False))
 
 
 def test_ddp_two_cpu_ranks(corpus: Path, tmp_path: Path) -> None:
     out, params = tmp_path / "ddp", tmp_path / "params"
     out.mkdir()
-    params.mkdir()
-    mp.spawn(_ddp_worker, args=(_free_port(), str(corpus), str(out), str(params)), nprocs=2)
+    train_on_two_ranks(_train_ddp, params, str(corpus), str(out))
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "losses.csv"]
     assert len(_rows(out / "losses.csv")) == 3
-    rank0 = torch.load(params / "rank0.pt", weights_only=True)
-    rank1 = torch.load(params / "rank1.pt", weights_only=True)
-    saved = load_checkpoint(out / "checkpoint.pt")["model"]
-    for key, value in rank0.items():
-        torch.testing.assert_close(value, rank1[key], rtol=0, atol=0)
-        torch.testing.assert_close(value, saved[key], rtol=0, atol=0)
+    assert_ranks_agree(params, load_checkpoint(out / "checkpoint.pt")["model"])
 
 
 def test_cli_trains_and_reports(
